@@ -1,0 +1,88 @@
+"""The ``stream-restore`` command: argument parsing, and the one place errors become exit codes.
+
+Each subcommand lives in its own module exposing ``add_arguments(parser)`` and ``run(args) -> int``;
+modules are imported only when their subcommand runs, so ``stream-restore models`` never pays for
+gRPC or ONNX imports. Exit status: 0 success, 2 bad input or usage, 1 internal error, 130 interrupt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from . import __version__
+from .errors import StreamRestoreError, exit_code
+
+__all__ = ["main"]
+
+# (name, module, one-line help). Modules are imported lazily.
+_SUBCOMMANDS: list[tuple[str, str, str]] = [
+    ("restore", "stream_restore.commands.restore", "restore a video, an image or a folder of images"),
+    ("models", "stream_restore.commands.models", "list the registered models"),
+    ("train", "stream_restore.training.command", "train (or resume, or export) one model recipe"),
+    ("export", "stream_restore.backends.export_command", "export a model to ONNX (dynamic batch and size)"),
+    ("build-engines", "stream_restore.backends.build_command", "build TensorRT engines ahead of time"),
+    ("bench", "stream_restore.bench.command", "measure models, backends and the restore pipeline"),
+    ("eval", "stream_restore.evaluation.command", "score models on SR, deblurring and video benchmarks"),
+]
+
+log = logging.getLogger("stream_restore")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors as one line and exit status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        sys.stderr.write(f"{self.prog}: error: {message}\n")
+        raise SystemExit(2)
+
+
+def _build_parser(selected: str | None) -> argparse.ArgumentParser:
+    parser = _Parser(prog="stream-restore", description="Video and image restoration.")
+    parser.add_argument("--version", action="version", version=f"stream-restore {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    for name, module_name, help_text in _SUBCOMMANDS:
+        command = sub.add_parser(name, help=help_text, description=help_text)
+        if name == selected:  # only the chosen subcommand's module is imported
+            module = importlib.import_module(module_name)
+            module.add_arguments(command)
+            command.set_defaults(_run=module.run)
+    return parser
+
+
+def _selected_command(argv: Sequence[str]) -> str | None:
+    names = {name for name, _, _ in _SUBCOMMANDS}
+    return next((arg for arg in argv if arg in names), None)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        parser = _build_parser(_selected_command(argv))
+        args = parser.parse_args(argv)
+        logging.basicConfig(
+            level=logging.DEBUG if args.verbose > 1 else logging.INFO if args.verbose else logging.WARNING,
+            format="stream-restore: %(levelname)s: %(message)s",
+        )
+        return int(args._run(args))
+    except StreamRestoreError as exc:
+        sys.stderr.write(f"stream-restore: error: {exc}\n")
+        return exit_code(exc)
+    except KeyboardInterrupt:
+        sys.stderr.write("stream-restore: interrupted\n")
+        return 130
+    except BrokenPipeError:
+        return 1
+    except Exception as exc:  # a bug: one line for the user, the traceback only with -vv
+        log.debug("internal error", exc_info=True)
+        sys.stderr.write(f"stream-restore: internal error: {type(exc).__name__}: {exc}\n")
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,51 @@
+"""A one-line terminal progress display: frames, percentage, frames/s and ETA."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import TextIO
+
+from ..pipeline.runner import Progress
+
+__all__ = ["ProgressLine"]
+
+
+def _clock(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+class ProgressLine:
+    """Redraws one line on a terminal at most ``hz`` times a second; silent when disabled."""
+
+    def __init__(self, label: str, *, enabled: bool, stream: TextIO | None = None, hz: float = 4.0) -> None:
+        self.stream = stream or sys.stderr
+        self.enabled = enabled
+        self.label = label
+        self._interval = 1.0 / hz
+        self._last = 0.0
+        self._drawn = False
+
+    def __call__(self, progress: Progress) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if now - self._last < self._interval:
+            return
+        self._last = now
+        done, total = progress.frames_done, progress.frames_total
+        if total:
+            left = max(total - done, 0) / progress.fps if progress.fps > 0 else 0.0
+            text = f"{self.label} {done}/{total} frames {100 * done / total:5.1f}% | {progress.fps:6.2f} fps | ETA {_clock(left)}"
+        else:
+            text = f"{self.label} {done} frames | {progress.fps:6.2f} fps | {_clock(progress.elapsed)}"
+        self.stream.write("\r" + text[:120].ljust(80))
+        self.stream.flush()
+        self._drawn = True
+
+    def finish(self) -> None:
+        if self._drawn:
+            self.stream.write("\n")
+            self.stream.flush()
+            self._drawn = False

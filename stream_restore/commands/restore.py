@@ -1,0 +1,111 @@
+"""``stream-restore restore INPUT OUTPUT``: restore a video, an image or a folder of images locally."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from fractions import Fraction
+from pathlib import Path
+
+from ..backends import BackendOptions
+from ..config import EncodeOptions, Limits, PipelineOptions
+from ..errors import ConfigError
+from ..pipeline import RestoreJob, restore
+from .progress import ProgressLine
+
+__all__ = ["DEFAULT_MODEL", "add_arguments", "build_job", "run"]
+
+DEFAULT_MODEL = "bicubic-x2"
+
+
+def parse_bitrate(text: str) -> int:
+    """"8M", "2500k" or "800000" -> bits per second."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kKmMgG]?)\s*", text)
+    if not match:
+        raise ConfigError(f"invalid bitrate {text!r} (examples: 8M, 2500k)")
+    factor = {"": 1, "k": 1_000, "m": 1_000_000, "g": 1_000_000_000}[match.group(2).lower()]
+    return int(float(match.group(1)) * factor)
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    match = re.fullmatch(r"(\d+)[xX](\d+)", text.strip())
+    if not match:
+        raise ConfigError(f"invalid size {text!r} (expected WIDTHxHEIGHT)")
+    return int(match.group(1)), int(match.group(2))
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("input", help="video file or URL, image file, or folder of images")
+    parser.add_argument("output", help="video file (.mp4 .mkv .webm .mov .ts), image file, or folder")
+    parser.add_argument("-m", "--model", default=DEFAULT_MODEL, help=f"model name (default {DEFAULT_MODEL}; see 'models')")
+    enc = parser.add_argument_group("encoding")
+    enc.add_argument("--codec", help="h264, hevc, vp9, av1, ffv1 (lossless), h264_nvenc, ... (default per container)")
+    enc.add_argument("--crf", type=int, help="constant quality (lower is better; default per codec)")
+    enc.add_argument("--bitrate", help="target bitrate instead of CRF, e.g. 8M")
+    enc.add_argument("--preset", help="encoder speed preset (x264/x265: ultrafast..veryslow)")
+    enc.add_argument("--pix-fmt", help="output pixel format (default keeps the input's bit depth)")
+    enc.add_argument("--gop", type=int, help="keyframe interval in frames")
+    enc.add_argument("--fps", help="frame rate for image inputs written as video (default 25)")
+    enc.add_argument("--quality", type=int, help="JPEG/WebP output quality 1-100")
+    run_group = parser.add_argument_group("execution")
+    run_group.add_argument("--device", default="cpu", help="cpu or cuda[:N] (default cpu)")
+    run_group.add_argument("--backend", default="auto", help="inference backend (default auto)")
+    run_group.add_argument("--precision", default="fp32", choices=["fp32", "fp16", "bf16"])
+    run_group.add_argument("--threads", type=int, help="CPU threads for inference")
+    run_group.add_argument("--no-scene-detect", action="store_true", help="never reset recurrent state on cuts")
+    run_group.add_argument("--max-size", default="8192x8192", help="largest accepted input, WxH (default 8192x8192)")
+    run_group.add_argument("--input-format", help="force the input container format (e.g. mpegts)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress display or summary")
+
+
+def build_job(args: argparse.Namespace) -> RestoreJob:
+    """Validated job configuration from parsed arguments (the one place flags become config)."""
+    if args.device.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise ConfigError("--device cuda: CUDA is not available on this machine")
+    elif args.device != "cpu":
+        raise ConfigError(f"--device must be cpu or cuda[:N], not {args.device!r}")
+    max_w, max_h = parse_size(args.max_size)
+    try:
+        fps = Fraction(args.fps) if args.fps else None
+    except (ValueError, ZeroDivisionError):
+        raise ConfigError(f"invalid --fps {args.fps!r}") from None
+    return RestoreJob(
+        model=args.model,
+        backend=args.backend,
+        backend_options=BackendOptions(device=args.device, precision=args.precision, threads=args.threads),
+        encode=EncodeOptions(
+            codec=args.codec,
+            crf=args.crf,
+            bitrate=parse_bitrate(args.bitrate) if args.bitrate else None,
+            preset=args.preset,
+            pix_fmt=args.pix_fmt,
+            gop=args.gop,
+            frame_rate=fps,
+            image_quality=args.quality,
+        ),
+        pipeline=PipelineOptions(scene_detection=not args.no_scene_detect),
+        limits=Limits(max_width=max_w, max_height=max_h, max_pixels=max_w * max_h),
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    job = build_job(args)
+    output = Path(args.output)
+    show = not args.quiet and sys.stderr.isatty()
+    bar = ProgressLine("restoring", enabled=show)
+    source: str | Path = args.input if "://" in args.input else Path(args.input)
+    try:
+        stats = restore(source, output, job, input_format=args.input_format, progress=bar)
+    finally:
+        bar.finish()
+    if not args.quiet:
+        shares = stats.shares()
+        sys.stderr.write(
+            f"restored {stats.frames_out} frames in {stats.wall_seconds:.1f} s ({stats.fps:.2f} fps; "
+            f"decode {shares['decode']:.0%}, model {shares['infer']:.0%}, encode {shares['encode']:.0%}) -> {output}\n"
+        )
+    return 0

@@ -1,0 +1,71 @@
+"""Typed, frozen configuration shared by the core; built once at the edge (CLI flags, gRPC request).
+
+Nothing below the CLI or server reads the environment or parses strings into options: they get
+these objects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+from .errors import ConfigError
+
+__all__ = ["EncodeOptions", "Limits", "PipelineOptions"]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What input the core accepts; anything beyond raises LimitExceededError before work starts."""
+
+    max_width: int = 8192  # input pixels
+    max_height: int = 8192
+    max_pixels: int = 8192 * 4352  # input pixels per frame (8K UHD and a little more)
+    min_side: int = 8  # input pixels; smaller frames cannot feed a convolutional model sensibly
+    max_duration: float | None = None  # seconds of input; None = unlimited
+    max_output_pixels: int = 16384 * 16384  # per restored frame
+
+    def __post_init__(self) -> None:
+        if min(self.max_width, self.max_height, self.max_pixels, self.min_side) < 1:
+            raise ConfigError("limits must be positive")
+
+
+@dataclass(frozen=True)
+class EncodeOptions:
+    """How the restored video is encoded. ``None`` fields take per-codec defaults (media.codecs)."""
+
+    codec: str | None = None  # FFmpeg encoder name or alias: h264, hevc, vp9, av1, ffv1, *_nvenc
+    crf: int | None = None  # constant-quality factor (codec-specific scale)
+    bitrate: int | None = None  # bits per second; overrides crf when set
+    preset: str | None = None  # encoder speed preset
+    pix_fmt: str | None = None  # output pixel format; default keeps the input's depth/subsampling
+    gop: int | None = None  # keyframe interval in frames
+    frame_rate: Fraction | None = None  # only for inputs without timing (images, folders)
+    container: str | None = None  # FFmpeg muxer name; default from the output extension
+    image_quality: int | None = None  # JPEG/WebP quality 1-100 for image outputs
+
+    def __post_init__(self) -> None:
+        if self.crf is not None and not 0 <= self.crf <= 63:
+            raise ConfigError(f"--crf must be within 0..63, got {self.crf}")
+        if self.bitrate is not None and self.bitrate <= 0:
+            raise ConfigError("bitrate must be positive")
+        if self.frame_rate is not None and self.frame_rate <= 0:
+            raise ConfigError("frame rate must be positive")
+        if self.image_quality is not None and not 1 <= self.image_quality <= 100:
+            raise ConfigError("image quality must be within 1..100")
+
+
+@dataclass(frozen=True)
+class PipelineOptions:
+    """Scheduling of the decode -> infer -> encode pipeline."""
+
+    queue_frames: int = 4  # bound of each inter-stage queue, in frames
+    scene_detection: bool = True  # reset recurrent state on hard cuts
+    scene_threshold: float = 0.35  # histogram distance in [0, 1] that counts as a cut
+    decode_threads: int = 0  # PyAV codec threads; 0 = automatic
+
+    def __post_init__(self) -> None:
+        if self.queue_frames < 1:
+            raise ConfigError("queue size must be at least 1")
+        if not 0.0 < self.scene_threshold <= 1.0:
+            raise ConfigError("scene threshold must be within (0, 1]")

@@ -1,0 +1,180 @@
+"""Which encoder, settings, pixel format and container an output gets (policy, no I/O).
+
+Defaults aim at archive quality that plays everywhere: H.264 CRF 18 in MP4/MKV/MOV/TS, VP9 in
+WebM, FFV1 only on request (lossless, for measuring). Explicit options always win; an impossible
+combination is a :class:`ConfigError`, never a silent substitution.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+
+from ..config import EncodeOptions
+from ..errors import ConfigError, UnsupportedError
+from ..frames import ColorInfo
+
+__all__ = [
+    "IMAGE_EXTENSIONS",
+    "VIDEO_CONTAINERS",
+    "EncoderSettings",
+    "container_for",
+    "resolve_encoder",
+]
+
+# extension -> (FFmpeg muxer, default encoder)
+VIDEO_CONTAINERS: dict[str, tuple[str, str]] = {
+    ".mp4": ("mp4", "libx264"),
+    ".m4v": ("mp4", "libx264"),
+    ".mov": ("mov", "libx264"),
+    ".mkv": ("matroska", "libx264"),
+    ".webm": ("webm", "libvpx-vp9"),
+    ".ts": ("mpegts", "libx264"),
+    ".m2ts": ("mpegts", "libx264"),
+}
+IMAGE_EXTENSIONS: dict[str, str] = {
+    ".png": "png",
+    ".jpg": "mjpeg",
+    ".jpeg": "mjpeg",
+    ".webp": "libwebp",
+    ".bmp": "bmp",
+}
+
+_ALIASES = {
+    "h264": "libx264",
+    "avc": "libx264",
+    "x264": "libx264",
+    "hevc": "libx265",
+    "h265": "libx265",
+    "x265": "libx265",
+    "vp9": "libvpx-vp9",
+    "av1": "libsvtav1",
+    "svtav1": "libsvtav1",
+    "nvenc": "h264_nvenc",
+}
+
+# encoder -> (quality option name, default quality, default preset or None)
+_QUALITY: dict[str, tuple[str, int, str | None]] = {
+    "libx264": ("crf", 18, "medium"),
+    "libx265": ("crf", 20, "medium"),
+    "libvpx-vp9": ("crf", 30, None),
+    "libsvtav1": ("crf", 30, "8"),
+    "h264_nvenc": ("cq", 21, "p5"),
+    "hevc_nvenc": ("cq", 23, "p5"),
+    "av1_nvenc": ("cq", 28, "p5"),
+}
+_LOSSLESS = {"ffv1"}
+
+
+@dataclass(frozen=True)
+class EncoderSettings:
+    """Resolved encoder configuration for one output video stream."""
+
+    codec: str
+    pix_fmt: str
+    options: dict[str, str]
+    bit_rate: int | None
+    gop: int | None
+
+
+def container_for(path: Path, explicit: str | None = None) -> str:
+    """The FFmpeg muxer for an output path (by extension unless ``explicit``)."""
+    if explicit:
+        if explicit not in av.formats_available:
+            raise UnsupportedError(f"unknown container format {explicit!r}")
+        return explicit
+    suffix = path.suffix.lower()
+    if suffix in VIDEO_CONTAINERS:
+        return VIDEO_CONTAINERS[suffix][0]
+    known = " ".join(sorted({*VIDEO_CONTAINERS, *IMAGE_EXTENSIONS}))
+    raise UnsupportedError(f"{path}: unknown output type {suffix or '(no extension)'!r}; use one of: {known}")
+
+
+def _encoder(name: str) -> av.Codec:
+    try:
+        codec = av.Codec(name, "w")
+    except (av.FFmpegError, ValueError):
+        raise UnsupportedError(f"encoder {name!r} is not available in this FFmpeg build") from None
+    if codec.type != "video":
+        raise ConfigError(f"{name!r} is not a video encoder")
+    return codec
+
+
+def _default_pix_fmt(codec: av.Codec, source: ColorInfo) -> str:
+    """Keep the source's bit depth and chroma subsampling where the encoder allows it."""
+    supported = [f.name for f in codec.video_formats or []]
+    if source.is_rgb and codec.name in _LOSSLESS:
+        wanted = "gbrp" if source.bit_depth <= 8 else "gbrp16le"
+        if wanted in supported:
+            return wanted
+    sub = {(2, 2): "420", (2, 1): "422", (1, 1): "444"}.get(source.chroma_subsampling, "420")
+    if source.is_rgb:
+        sub = "420"  # images into lossy video: the format every player takes
+    depth = "" if source.bit_depth <= 8 else ("10le" if source.bit_depth <= 10 else "12le")
+    candidates = [f"yuv{sub}p{depth}", f"yuv420p{depth}"]
+    if depth == "10le":
+        candidates.append("p010le")
+    for name in candidates:
+        if name in supported:
+            return name
+    if depth:
+        raise ConfigError(
+            f"encoder {codec.name} cannot write {source.bit_depth}-bit video; "
+            f"choose --pix-fmt yuv420p to write 8-bit, or a codec that can (libx264, libx265, libsvtav1, ffv1)"
+        )
+    if "yuv420p" in supported:
+        return "yuv420p"
+    return supported[0]
+
+
+def resolve_encoder(options: EncodeOptions, container: str, source: ColorInfo) -> EncoderSettings:
+    """Encoder name, pixel format and private options for ``options`` writing into ``container``."""
+    default = next((enc for fmt, enc in VIDEO_CONTAINERS.values() if fmt == container), "libx264")
+    name = _ALIASES.get((options.codec or default).lower(), (options.codec or default).lower())
+    codec = _encoder(name)
+    supported = {f.name for f in codec.video_formats or []}
+    if options.pix_fmt:
+        if supported and options.pix_fmt not in supported:
+            raise ConfigError(f"encoder {name} cannot write pixel format {options.pix_fmt}; it takes: {' '.join(sorted(supported))}")
+        pix_fmt = options.pix_fmt
+    else:
+        pix_fmt = _default_pix_fmt(codec, source)
+    private: dict[str, str] = {}
+    if name in _QUALITY:
+        key, default_q, default_preset = _QUALITY[name]
+        if options.bitrate is None:
+            private[key] = str(options.crf if options.crf is not None else default_q)
+        preset = options.preset or default_preset
+        if preset is not None:
+            private["preset"] = preset
+        if name == "libvpx-vp9":
+            private.update({"row-mt": "1", "deadline": "good", "cpu-used": options.preset or "4"})
+            private.pop("preset", None)
+            if options.bitrate is None:
+                private["b"] = "0"  # constant quality mode
+        if name.endswith("_nvenc") and options.bitrate is None:
+            private["rc"] = "vbr"
+    elif name in _LOSSLESS:
+        private.update({"level": "3", "slicecrc": "1", "slices": "4", "g": "1"})
+    elif options.preset:
+        raise ConfigError(f"encoder {name} has no presets")
+    if name == "libx265":
+        private["x265-params"] = "log-level=error"
+    return EncoderSettings(codec=name, pix_fmt=pix_fmt, options=private, bit_rate=options.bitrate, gop=options.gop)
+
+
+# Encoders that reject odd frame sizes when chroma is subsampled.
+_EVEN_SIZE_ENCODERS = {"libx264", "libx265", "libsvtav1", "h264_nvenc", "hevc_nvenc", "av1_nvenc"}
+
+
+def check_encodable_size(settings: EncoderSettings, width: int, height: int) -> None:
+    """Refuse, before any encoding, a frame size the encoder would reject with a cryptic error."""
+    subsampled_x = settings.pix_fmt.startswith(("yuv420", "yuv422", "nv12", "p010", "yuvj420", "yuvj422"))
+    subsampled_y = settings.pix_fmt.startswith(("yuv420", "nv12", "p010", "yuvj420"))
+    if settings.codec in _EVEN_SIZE_ENCODERS and ((subsampled_x and width % 2) or (subsampled_y and height % 2)):
+        raise ConfigError(
+            f"{settings.codec} with {settings.pix_fmt} needs even width and height, but the output is "
+            f"{width}x{height}; use --pix-fmt yuv444p, --codec ffv1, or a model scale that makes it even"
+        )

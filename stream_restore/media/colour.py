@@ -1,0 +1,186 @@
+"""Exact Y'CbCr <-> RGB conversion in float, with the stream's own matrix, range and bit depth.
+
+swscale rounds through 8- or 16-bit intermediates and guesses when metadata is missing; doing the
+conversion here in torch keeps full precision (10-bit stays 10-bit), is identical on CPU and GPU,
+and round-trips a flat colour exactly. Chroma is resampled with the standard siting: 4:2:0 and
+4:2:2 video is co-sited horizontally with even luma samples ("left", MPEG-2 and later) and centred
+vertically; JPEG-style full-range sources are centred in both directions.
+
+The chroma filters are perfect-reconstruction pairs: downsampling what upsampling produced
+returns the original chroma exactly, so an identity restoration through a lossless codec gives
+back the input samples bit for bit.
+
+All functions are pure: planes in, planes out.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ..frames import ColorInfo, ColorRange, Matrix
+
+__all__ = ["luma_coefficients", "rgb_to_codes", "rgb_to_yuv", "yuv_to_rgb"]
+
+# (Kr, Kb) per matrix. BT.2020 constant-luminance is approximated by its non-constant matrix.
+_KR_KB: dict[Matrix, tuple[float, float]] = {
+    Matrix.BT709: (0.2126, 0.0722),
+    Matrix.BT470BG: (0.299, 0.114),
+    Matrix.SMPTE170M: (0.299, 0.114),
+    Matrix.FCC: (0.30, 0.11),
+    Matrix.SMPTE240M: (0.212, 0.087),
+    Matrix.BT2020_NCL: (0.2627, 0.0593),
+    Matrix.BT2020_CL: (0.2627, 0.0593),
+}
+
+
+def luma_coefficients(matrix: Matrix) -> tuple[float, float, float]:
+    """(Kr, Kg, Kb) of a matrix; unspecified falls back to BT.709."""
+    kr, kb = _KR_KB.get(matrix, _KR_KB[Matrix.BT709])
+    return kr, 1.0 - kr - kb, kb
+
+
+def _scales(color: ColorInfo) -> tuple[float, float, float, float]:
+    """(luma offset, luma span, chroma offset, chroma span) in code values."""
+    bits = color.bit_depth
+    if color.range == ColorRange.FULL:
+        top = float((1 << bits) - 1)
+        return 0.0, top, float(1 << (bits - 1)), top
+    unit = float(1 << (bits - 8))
+    return 16.0 * unit, 219.0 * unit, 128.0 * unit, 224.0 * unit
+
+
+# -- chroma resampling -----------------------------------------------------------------------------
+
+
+def _upsample_cosited(c: torch.Tensor, dim: int, size: int) -> torch.Tensor:
+    """2x along ``dim``: even outputs copy a sample, odd outputs average it with the next."""
+    dim %= c.dim()
+    nxt = torch.cat([c.narrow(dim, 1, c.shape[dim] - 1), c.narrow(dim, c.shape[dim] - 1, 1)], dim)
+    out = torch.stack([c, (c + nxt) * 0.5], dim=dim + 1).flatten(dim, dim + 1)
+    return out.narrow(dim, 0, size)
+
+
+def _upsample_centred(c: torch.Tensor, dim: int, size: int) -> torch.Tensor:
+    """2x along ``dim`` with samples centred between two outputs (3/4, 1/4 weights)."""
+    dim %= c.dim()
+    n = c.shape[dim]
+    prev = torch.cat([c.narrow(dim, 0, 1), c.narrow(dim, 0, n - 1)], dim)
+    nxt = torch.cat([c.narrow(dim, 1, n - 1), c.narrow(dim, n - 1, 1)], dim)
+    out = torch.stack([0.75 * c + 0.25 * prev, 0.75 * c + 0.25 * nxt], dim=dim + 1).flatten(dim, dim + 1)
+    return out.narrow(dim, 0, size)
+
+
+def _reflect_index(n: int, positions: torch.Tensor) -> torch.Tensor:
+    """Mirror out-of-range sample positions about the first and last sample (whole-sample)."""
+    positions = positions.abs()
+    positions = torch.where(positions > n - 1, 2 * (n - 1) - positions, positions)
+    return positions.clamp_(0, n - 1)
+
+
+def _downsample_cosited(x: torch.Tensor, dim: int) -> torch.Tensor:
+    """LeGall 5/3 low-pass (-1, 2, 6, 2, -1) / 8 at even positions.
+
+    With :func:`_upsample_cosited` (linear interpolation) it forms a perfect-reconstruction pair:
+    downsampling an upsampled signal returns it exactly, so identity restorations are lossless.
+    """
+    dim %= x.dim()
+    n = x.shape[dim]
+    if n % 2:
+        x = torch.cat([x, x.narrow(dim, n - 1, 1)], dim)
+        n += 1
+    centres = torch.arange(0, n, 2, device=x.device)
+    taps = (-0.125, 0.25, 0.75, 0.25, -0.125)
+    out = None
+    for offset, weight in zip(range(-2, 3), taps, strict=True):
+        term = weight * x.index_select(dim, _reflect_index(n, centres + offset))
+        out = term if out is None else out + term
+    assert out is not None
+    return out
+
+
+def _downsample_centred(x: torch.Tensor, dim: int) -> torch.Tensor:
+    """(-1, 3, 3, -1) / 4 over sample pairs and their neighbours (edges replicated).
+
+    The exact inverse of :func:`_upsample_centred`'s (3/4, 1/4) interpolation, and a low-pass
+    filter (zero gain at the Nyquist frequency).
+    """
+    dim %= x.dim()
+    n = x.shape[dim]
+    if n % 2:
+        x = torch.cat([x, x.narrow(dim, n - 1, 1)], dim)
+        n += 1
+    starts = torch.arange(0, n, 2, device=x.device)
+    out = None
+    for offset, weight in zip(range(-1, 3), (-0.25, 0.75, 0.75, -0.25), strict=True):
+        term = weight * x.index_select(dim, (starts + offset).clamp(0, n - 1))
+        out = term if out is None else out + term
+    assert out is not None
+    return out
+
+
+def _cosited_horizontal(color: ColorInfo) -> bool:
+    return color.range != ColorRange.FULL  # JPEG-style (yuvj) chroma is centred
+
+
+def _upsample_chroma(c: torch.Tensor, color: ColorInfo, height: int, width: int) -> torch.Tensor:
+    sub_x, sub_y = color.chroma_subsampling
+    if sub_x == 2:
+        c = (_upsample_cosited if _cosited_horizontal(color) else _upsample_centred)(c, -1, width)
+    if sub_y == 2:
+        c = _upsample_centred(c, -2, height)
+    return c
+
+
+def _downsample_chroma(c: torch.Tensor, color: ColorInfo) -> torch.Tensor:
+    sub_x, sub_y = color.chroma_subsampling
+    if sub_x == 2:
+        c = (_downsample_cosited if _cosited_horizontal(color) else _downsample_centred)(c, -1)
+    if sub_y == 2:
+        c = _downsample_centred(c, -2)
+    return c
+
+
+# -- conversion ------------------------------------------------------------------------------------
+
+
+def yuv_to_rgb(y: torch.Tensor, u: torch.Tensor, v: torch.Tensor, color: ColorInfo) -> torch.Tensor:
+    """Integer planes (H, W), (h, w), (h, w) -> float32 RGB (3, H, W), nominally in [0, 1]."""
+    y_off, y_span, c_off, c_span = _scales(color)
+    height, width = y.shape[-2], y.shape[-1]
+    luma = (y.float() - y_off) / y_span
+    chroma = (torch.stack([u, v]).float() - c_off) / c_span
+    if color.chroma_subsampling != (1, 1):
+        chroma = _upsample_chroma(chroma, color, height, width)
+    cb, cr = chroma[0], chroma[1]
+    kr, kg, kb = luma_coefficients(color.matrix)
+    r = luma + (2 * (1 - kr)) * cr
+    b = luma + (2 * (1 - kb)) * cb
+    g = luma - (2 * kb * (1 - kb) / kg) * cb - (2 * kr * (1 - kr) / kg) * cr
+    return torch.stack([r, g, b])
+
+
+def rgb_to_yuv(rgb: torch.Tensor, color: ColorInfo) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Float RGB (3, H, W) -> integer-valued planes, rounded and clamped to the code range.
+
+    Returned tensors are float32 holding whole numbers; the caller casts to the plane dtype. RGB
+    is deliberately not clamped first, so Y'CbCr -> RGB -> Y'CbCr is lossless even for samples
+    outside the RGB gamut (common in real video); only the final codes are clamped.
+    """
+    y_off, y_span, c_off, c_span = _scales(color)
+    kr, kg, kb = luma_coefficients(color.matrix)
+    r, g, b = rgb[0], rgb[1], rgb[2]  # not clamped: out-of-gamut RGB maps back to its Y'CbCr
+    luma = kr * r + kg * g + kb * b
+    chroma = torch.stack([(b - luma) / (2 * (1 - kb)), (r - luma) / (2 * (1 - kr))])
+    if color.chroma_subsampling != (1, 1):
+        chroma = _downsample_chroma(chroma, color)
+    top = float(color.max_code)
+    y_codes = (luma * y_span + y_off).round_().clamp_(0.0, top)
+    c_codes = (chroma * c_span + c_off).round_().clamp_(0.0, top)
+    return y_codes, c_codes[0], c_codes[1]
+
+
+def rgb_to_codes(rgb: torch.Tensor, bit_depth: int) -> torch.Tensor:
+    """Float RGB in [0, 1] -> rounded full-range code values (float), for RGB outputs (PNG)."""
+    top = float((1 << bit_depth) - 1)
+    return (rgb.clamp(0.0, 1.0) * top).round_()
+

@@ -1,0 +1,235 @@
+"""Demux and decode a video (file path, URL or readable byte stream) into timestamped frames.
+
+:class:`VideoReader` yields, in demux order, :class:`~stream_restore.frames.Frame` objects for the
+chosen video stream and the untouched packets of every audio and subtitle stream (to be copied by
+the writer). The first frame is decoded when the reader opens, so :attr:`VideoReader.info`
+describes what the decoder really produces (size, colour, rotation), not only what the container
+declares.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Iterator, Mapping
+from fractions import Fraction
+from pathlib import Path
+from typing import BinaryIO
+
+import av
+import av.container
+from av.video.frame import VideoFrame
+
+from ..config import Limits
+from ..errors import InputError, LimitExceededError, UnsupportedError
+from ..frames import Frame, StreamInfo
+from .convert import color_info_for, frame_to_tensor
+from .errors import input_error, quiet_libav
+
+__all__ = ["MediaItem", "Source", "VideoReader", "check_frame_size"]
+
+log = logging.getLogger(__name__)
+
+MediaItem = Frame | av.Packet
+Source = str | Path | BinaryIO
+
+_COPY_TYPES = ("audio", "subtitle")
+
+
+def check_frame_size(width: int, height: int, limits: Limits, where: str) -> None:
+    """Raise if a frame size is outside the limits (checked before any pixel is decoded)."""
+    if width < limits.min_side or height < limits.min_side:
+        raise InputError(f"{where}: resolution {width}x{height} is below the minimum of {limits.min_side} pixels per side")
+    if width > limits.max_width or height > limits.max_height or width * height > limits.max_pixels:
+        raise LimitExceededError(
+            f"{where}: resolution {width}x{height} exceeds the limit of "
+            f"{limits.max_width}x{limits.max_height} ({limits.max_pixels} pixels)"
+        )
+
+
+class VideoReader:
+    """Decodes the first video stream of a source; passes audio and subtitle packets through."""
+
+    def __init__(
+        self,
+        source: Source,
+        *,
+        limits: Limits | None = None,
+        format: str | None = None,
+        options: Mapping[str, str] | None = None,
+        threads: int = 0,
+        copy_streams: bool = True,
+    ) -> None:
+        self.limits = limits or Limits()
+        self.name = str(source) if isinstance(source, (str, Path)) else "input stream"
+        self._container = self._open(source, format, dict(options or {}))
+        try:
+            self._stream = self._select_video_stream()
+            self._stream.thread_type = "AUTO"
+            self._stream.thread_count = threads
+            declared = self._stream.codec_context
+            if declared.width and declared.height:
+                check_frame_size(declared.width, declared.height, self.limits, self.name)
+            self.copy_streams = [
+                s for s in self._container.streams if copy_streams and s.type in _COPY_TYPES and self._copyable(s)
+            ]
+            self._packets = self._container.demux([self._stream, *self.copy_streams])
+            self._pending: deque[MediaItem] = deque()
+            self._first_av_frame: VideoFrame | None = None
+            self._next_index = 0
+            self._last_pts: int | None = None
+            self._frame_step = self._nominal_step()
+            self.corrupt_packets = 0
+            self.dropped_frames = 0
+            self._items = self._decode_items()
+            first = self._prime()
+            self.info = self._describe(first)
+        except BaseException:
+            self._container.close()
+            raise
+
+    # -- opening -----------------------------------------------------------------------------
+    def _open(self, source: Source, format: str | None, options: dict[str, str]) -> av.container.InputContainer:
+        if isinstance(source, (str, Path)) and not str(source).strip():
+            raise InputError("input path is empty")
+        if isinstance(source, Path) or (isinstance(source, str) and "://" not in source):
+            path = Path(source)
+            if not path.exists():
+                raise InputError(f"{path}: no such file")
+            if path.is_dir():
+                raise InputError(f"{path}: is a folder (folders are read as image sequences)")
+            if path.stat().st_size == 0:
+                raise InputError(f"{path}: file is empty")
+        try:
+            with quiet_libav():
+                return av.open(source, mode="r", format=format, options=options, timeout=30.0)  # type: ignore[arg-type]
+        except av.FFmpegError as exc:
+            raise input_error(self.name, exc) from None
+        except OSError as exc:
+            raise InputError(f"{self.name}: cannot open: {exc.strerror or exc}") from None
+
+    def _select_video_stream(self) -> av.video.stream.VideoStream:
+        candidates = [
+            s for s in self._container.streams.video if not (s.disposition & av.stream.Disposition.attached_pic)
+        ]
+        if not candidates:
+            kinds = sorted({s.type for s in self._container.streams}) or ["no"]
+            raise InputError(f"{self.name}: no video stream (found {', '.join(kinds)} streams)")
+        stream = candidates[0]
+        if stream.codec_context is None:
+            raise UnsupportedError(f"{self.name}: the video codec is not supported (no decoder in this FFmpeg build)")
+        return stream
+
+    def _copyable(self, stream: av.stream.Stream) -> bool:
+        if stream.codec_context is None:
+            log.warning("%s: %s stream #%d has a codec FFmpeg does not know; it is left out",
+                        self.name, stream.type, stream.index)
+            return False
+        return True
+
+    def _nominal_step(self) -> int:
+        """Time-base units per frame at the nominal rate; only used for frames without pts."""
+        rate = self._stream.average_rate or self._stream.guessed_rate or Fraction(25)
+        tb = self._stream.time_base or Fraction(1, 90000)
+        return max(1, round(1 / (rate * tb)))
+
+    def _prime(self) -> VideoFrame:
+        for item in self._items:
+            self._pending.append(item)
+            if isinstance(item, Frame) and self._first_av_frame is not None:
+                return self._first_av_frame
+        raise InputError(f"{self.name}: no decodable video frame (the file is truncated or corrupt)")
+
+    def _describe(self, first: VideoFrame) -> StreamInfo:
+        stream = self._stream
+        duration = None
+        if stream.duration is not None and stream.time_base is not None:
+            duration = float(stream.duration * stream.time_base)
+        elif self._container.duration is not None:
+            duration = self._container.duration / 1_000_000
+        if self.limits.max_duration is not None and duration is not None and duration > self.limits.max_duration:
+            raise LimitExceededError(
+                f"{self.name}: duration {duration:.1f} s exceeds the limit of {self.limits.max_duration:.1f} s"
+            )
+        return StreamInfo(
+            width=first.width,
+            height=first.height,
+            time_base=stream.time_base or Fraction(1, 90000),
+            frame_rate=stream.average_rate or stream.guessed_rate,
+            color=color_info_for(first),
+            rotation=int(first.rotation or 0),
+            duration=duration,
+            frame_count=stream.frames or None,
+            codec=stream.codec_context.name,
+            pix_fmt=first.format.name,
+        )
+
+    # -- reading -----------------------------------------------------------------------------
+    def __iter__(self) -> Iterator[MediaItem]:
+        while self._pending:
+            yield self._pending.popleft()
+        yield from self._items
+
+    def _decode_items(self) -> Iterator[MediaItem]:
+        stream = self._stream
+        try:
+            for packet in self._packets:
+                if packet.stream is stream:
+                    yield from self._decode(packet)
+                    if packet.size == 0:  # the flush packet demux() adds at the end
+                        return
+                elif packet.dts is not None or packet.pts is not None:
+                    yield packet
+        except av.FFmpegError as exc:
+            raise input_error(self.name, exc) from None
+
+    def _decode(self, packet: av.Packet) -> Iterator[Frame]:
+        try:
+            frames = self._stream.decode(packet)
+        except av.InvalidDataError as exc:
+            self.corrupt_packets += 1
+            log.warning("%s: skipped a corrupt video packet at pts %s (%s)", self.name, packet.pts, exc)
+            return
+        for frame in frames:
+            converted = self._to_frame(frame)
+            if converted is not None:
+                yield converted
+
+    def _to_frame(self, frame: VideoFrame) -> Frame | None:
+        if self._next_index == 0:
+            self._first_av_frame = frame
+        check_frame_size(frame.width, frame.height, self.limits, self.name)
+        pts = frame.pts
+        if pts is None:  # raw elementary streams carry no timestamps: use the nominal rate
+            pts = 0 if self._last_pts is None else self._last_pts + self._frame_step
+        elif self._last_pts is not None and pts <= self._last_pts:
+            # Out-of-order or repeated timestamps come from damaged input; no encoder takes them.
+            self.dropped_frames += 1
+            log.warning("%s: dropped a frame with timestamp %d, not after the previous %d (damaged input)",
+                        self.name, pts, self._last_pts)
+            return None
+        self._last_pts = pts
+        time_base = frame.time_base or self._stream.time_base or Fraction(1, 90000)
+        out = Frame(
+            data=frame_to_tensor(frame),
+            pts=pts,
+            time_base=time_base,
+            index=self._next_index,
+            duration=frame.duration or None,
+        )
+        self._next_index += 1
+        return out
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    @property
+    def video_stream(self) -> av.video.stream.VideoStream:
+        return self._stream
+
+    def close(self) -> None:
+        self._container.close()
+
+    def __enter__(self) -> VideoReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

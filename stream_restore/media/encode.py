@@ -1,0 +1,229 @@
+"""Encode restored frames and mux them with every audio and subtitle stream of the input.
+
+Audio and subtitle packets are copied untouched when the output container can hold their codec,
+and re-encoded to the container's format otherwise (AAC into WebM becomes Opus, mov_text into
+Matroska becomes SubRip). A stream that cannot be carried at all is reported with a warning, never
+dropped silently. The video encoder is opened on the first restored frame, when the output size is
+known; packets that arrive before are held until then.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import av
+import av.container
+from av.audio.resampler import AudioResampler
+
+from ..config import EncodeOptions
+from ..errors import InputError, StreamRestoreError
+from ..frames import ColorInfo, Frame, StreamInfo
+from .codecs import EncoderSettings, check_encodable_size, resolve_encoder
+from .convert import tensor_to_frame
+from .errors import output_error
+
+__all__ = ["VideoWriter"]
+
+log = logging.getLogger(__name__)
+
+# Codecs muxers accept that avformat_query_codec does not report (MPEG-TS has no tag table).
+_EXTRA_SUPPORT: dict[str, set[str]] = {
+    "mpegts": {"aac", "mp2", "mp3", "ac3", "eac3", "opus", "dts", "truehd", "dvb_subtitle", "dvb_teletext"},
+    "matroska": {"dvd_subtitle", "hdmv_pgs_subtitle", "dvb_subtitle", "eac3", "dts", "truehd", "alac"},
+    "mp4": {"eac3", "alac", "dvd_subtitle"},
+    "mov": {"eac3", "alac"},
+}
+_AUDIO_FALLBACK = {"webm": "libopus", "mpegts": "aac", "mp4": "aac", "mov": "aac", "matroska": "libopus"}
+_TEXT_SUBTITLES = {"subrip", "srt", "ass", "ssa", "mov_text", "webvtt", "text"}
+_SUBTITLE_FALLBACK = {"mp4": "mov_text", "mov": "mov_text", "webm": "webvtt", "matroska": "subrip"}
+
+
+@dataclass
+class _CopiedStream:
+    source: av.stream.Stream
+    target: av.stream.Stream
+    transcode: bool
+    resampler: AudioResampler | None = None
+
+
+class VideoWriter:
+    """Writes one output container: the restored video stream plus the input's other streams."""
+
+    def __init__(
+        self,
+        target: Path | BinaryIO,
+        *,
+        container: str,
+        encode: EncodeOptions,
+        copy_from: Sequence[av.stream.Stream] = (),
+        streaming: bool = False,
+        name: str | None = None,
+    ) -> None:
+        self.name = name or (str(target) if isinstance(target, Path) else "output stream")
+        self.container_format = container
+        self.encode_options = encode
+        options: dict[str, str] = {}
+        if container in ("mp4", "mov"):
+            options["movflags"] = "frag_keyframe+empty_moov+default_base_moof" if streaming else "+faststart"
+        try:
+            self._out = av.open(str(target) if isinstance(target, Path) else target, mode="w", format=container, options=options)
+        except (av.FFmpegError, OSError) as exc:
+            raise output_error(self.name, exc) from None
+        self._copy_sources = list(copy_from)
+        self._copied: dict[int, _CopiedStream] = {}
+        self._held: list[av.Packet] = []
+        self._video: av.video.stream.VideoStream | None = None
+        self._settings: EncoderSettings | None = None
+        self._size: tuple[int, int] | None = None
+        self._output_color = ColorInfo()
+        self.frames_written = 0
+        self.warnings: list[str] = []
+
+    # -- setup -------------------------------------------------------------------------------
+    def _supported(self) -> set[str]:
+        return set(self._out.supported_codecs) | _EXTRA_SUPPORT.get(self.container_format, set())
+
+    def _open(self, info: StreamInfo) -> None:
+        settings = resolve_encoder(self.encode_options, self.container_format, info.color)
+        check_encodable_size(settings, info.width, info.height)
+        rate = info.frame_rate or self.encode_options.frame_rate or 25
+        try:
+            stream = self._out.add_stream(settings.codec, rate=rate, options=settings.options)
+        except (av.FFmpegError, ValueError) as exc:
+            raise output_error(self.name, exc) from None
+        ctx = stream.codec_context
+        ctx.width, ctx.height = info.width, info.height
+        ctx.pix_fmt = settings.pix_fmt
+        ctx.time_base = info.time_base
+        stream.time_base = info.time_base
+        if settings.bit_rate:
+            ctx.bit_rate = settings.bit_rate
+        if settings.gop:
+            ctx.gop_size = settings.gop
+        if not info.color.is_rgb or not settings.pix_fmt.startswith("gbr"):
+            ctx.colorspace = int(info.color.matrix) if not info.color.is_rgb else 1
+            ctx.color_range = int(info.color.range) if not info.color.is_rgb else 1
+        ctx.color_primaries = info.color.primaries
+        ctx.color_trc = info.color.transfer
+        ctx.thread_count = 0
+        if info.rotation:
+            stream.set_display_rotation(info.rotation)
+        self._video, self._settings, self._size = stream, settings, (info.width, info.height)
+        self._output_color = info.color
+        for source in self._copy_sources:
+            self._add_copy(source)
+
+    def _add_copy(self, source: av.stream.Stream) -> None:
+        codec = source.codec_context.name
+        supported = self._supported()
+        if codec in supported:
+            target = self._out.add_stream_from_template(source)
+            self._copied[source.index] = _CopiedStream(source, target, transcode=False)
+            return
+        fallback: str | None
+        if source.type == "audio":
+            fallback = _AUDIO_FALLBACK.get(self.container_format)
+        elif codec in _TEXT_SUBTITLES:
+            fallback = _SUBTITLE_FALLBACK.get(self.container_format)
+        else:
+            fallback = None
+        if fallback is None or source.type == "subtitle":
+            # Subtitle re-encoding needs decoded events PyAV cannot re-time reliably: say so.
+            self._warn(f"{source.type} stream #{source.index} ({codec}) cannot be stored in {self.container_format}; "
+                       f"it is left out (write .mkv to keep it)")
+            return
+        target = self._out.add_stream(fallback, rate=source.codec_context.sample_rate or 48000)
+        if source.codec_context.layout is not None:
+            target.codec_context.layout = source.codec_context.layout
+        resampler = AudioResampler(format=target.codec_context.format, layout=target.codec_context.layout,
+                                   rate=target.codec_context.sample_rate)
+        self._copied[source.index] = _CopiedStream(source, target, transcode=True, resampler=resampler)
+        self._warn(f"audio stream #{source.index} ({codec}) re-encoded to {fallback} for {self.container_format}")
+
+    def _warn(self, message: str) -> None:
+        log.warning("%s", message)
+        self.warnings.append(message)
+
+    # -- writing -----------------------------------------------------------------------------
+    def write(self, frame: Frame, info: StreamInfo) -> None:
+        """Encode one restored frame. ``info`` describes the output stream (size, colour, timing)."""
+        if self._video is None:
+            self._open(info)
+            held, self._held = self._held, []
+            for packet in held:
+                self._mux_copy(packet)
+        assert self._video is not None and self._settings is not None
+        if (frame.width, frame.height) != self._size:
+            raise InputError(
+                f"frame size changed from {self._size[0]}x{self._size[1]} to {frame.width}x{frame.height} "  # type: ignore[index]
+                f"at frame {frame.index}; a video stream cannot change size (write to a folder of images instead)"
+            )
+        av_frame = tensor_to_frame(frame.data, self._output_color, self._settings.pix_fmt)
+        av_frame.pts = frame.pts
+        av_frame.time_base = frame.time_base
+        try:
+            self._out.mux(self._video.encode(av_frame))
+        except av.FFmpegError as exc:
+            raise output_error(self.name, exc) from None
+        self.frames_written += 1
+
+    def write_packet(self, packet: av.Packet) -> None:
+        """Copy (or re-encode) one packet of an audio or subtitle stream."""
+        if self._video is None:
+            self._held.append(packet)
+            return
+        self._mux_copy(packet)
+
+    def _mux_copy(self, packet: av.Packet) -> None:
+        copied = self._copied.get(packet.stream.index)
+        if copied is None:
+            return
+        try:
+            if not copied.transcode:
+                if self._is_regenerated_gap(copied, packet):
+                    return
+                packet.stream = copied.target
+                self._out.mux(packet)
+                return
+            assert copied.resampler is not None
+            for frame in copied.source.codec_context.decode(packet):
+                for resampled in copied.resampler.resample(frame):
+                    self._out.mux(copied.target.encode(resampled))
+        except av.FFmpegError as exc:
+            raise output_error(self.name, exc) from None
+
+    def _is_regenerated_gap(self, copied: _CopiedStream, packet: av.Packet) -> bool:
+        """An empty mov_text sample: MP4/MOV muxers write their own between cues, so skip it."""
+        return (
+            self.container_format in ("mp4", "mov")
+            and copied.source.codec_context.name == "mov_text"
+            and packet.size == 2
+            and bytes(packet) == b"\x00\x00"
+        )
+
+    def close(self) -> None:
+        """Flush encoders and write the trailer. The output is complete only after this."""
+        try:
+            if self._video is None:
+                raise StreamRestoreError("no frame was restored; nothing to write")
+            self._out.mux(self._video.encode(None))
+            for copied in self._copied.values():
+                if copied.transcode and copied.resampler is not None:
+                    for resampled in copied.resampler.resample(None):
+                        self._out.mux(copied.target.encode(resampled))
+                    self._out.mux(copied.target.encode(None))
+            self._out.close()
+        except av.FFmpegError as exc:
+            self.abort()
+            raise output_error(self.name, exc) from None
+
+    def abort(self) -> None:
+        """Release the container without finishing it (the caller discards the output)."""
+        try:
+            self._out.close()
+        except (av.FFmpegError, OSError):
+            log.debug("error while aborting %s", self.name, exc_info=True)

@@ -1,0 +1,178 @@
+"""The model registry: every restoration model is described by a :class:`ModelSpec`.
+
+Architectures are pure ``nn.Module`` classes, one family per file; each file registers its specs at
+import time. Building a model never touches the network: weights are safetensors files shipped in
+``stream_restore/models/weights/`` and verified against the checksum in the spec.
+
+Calling convention of the modules (what backends rely on), with images float32 RGB in [0, 1]:
+
+* single-frame models (``window == 1`` and not recurrent): ``forward(x[N,3,H,W]) -> y[N,3,sH,sW]``
+* window models: ``forward(x[N,T,3,H,W]) -> y[N,3,sH,sW]`` for frame ``past_frames`` of the window
+* recurrent models: ``forward(x[N,T,3,H,W], state) -> (y, new_state)``, with
+  ``module.initial_state(n, h, w)`` giving the zero state (a tensor on the module's device)
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ..errors import ModelNotFoundError, StreamRestoreError
+
+__all__ = [
+    "ModelSpec",
+    "Task",
+    "WeightsSpec",
+    "build_model",
+    "get_spec",
+    "list_specs",
+    "register",
+]
+
+
+class Task(enum.StrEnum):
+    SUPER_RESOLUTION = "sr"
+    VIDEO_SUPER_RESOLUTION = "vsr"
+    DEBLUR = "deblur"
+    VIDEO_DEBLUR = "vdeblur"
+    IDENTITY = "identity"
+
+
+@dataclass(frozen=True)
+class WeightsSpec:
+    """A weights file shipped with the package and its SHA-256 (hex)."""
+
+    file: str  # name inside stream_restore/models/weights/
+    sha256: str
+
+    def path(self) -> Path:
+        return Path(str(resources.files("stream_restore.models") / "weights" / self.file))
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Everything the pipeline and backends need to know about a model, without building it."""
+
+    name: str
+    task: Task
+    scale: int
+    builder: Callable[[], nn.Module]  # builds the architecture with random/fixed init, no I/O
+    past_frames: int = 0
+    future_frames: int = 0
+    recurrent: bool = False
+    weights: WeightsSpec | None = None
+    description: str = ""
+    card: str | None = None  # model card file name inside stream_restore/models/cards/
+    # Pixels of context each output pixel depends on, per side, in input pixels (for tiling).
+    receptive_field: int = 8
+    # Inputs must be multiples of this (models pad internally otherwise; informational).
+    size_multiple: int = 1
+
+    @property
+    def window(self) -> int:
+        """Frames the model sees per call: past + current + future."""
+        return self.past_frames + 1 + self.future_frames
+
+    @property
+    def frames_needed(self) -> str:
+        return f"{self.past_frames}+1+{self.future_frames}"
+
+    def build(self, *, pretrained: bool = True) -> nn.Module:
+        """Instantiate the module in eval mode, loading and verifying weights when it has some."""
+        module = self.builder()
+        if pretrained and self.weights is not None:
+            load_weights(module, self.weights)
+        return module.eval()
+
+    def parameter_count(self) -> int:
+        return sum(p.numel() for p in self.builder().parameters())
+
+    def gflop_per_megapixel(self) -> float:
+        return _gflop_per_megapixel(self)
+
+
+_REGISTRY: dict[str, ModelSpec] = {}
+
+
+def register(spec: ModelSpec) -> ModelSpec:
+    if spec.name in _REGISTRY:
+        raise ValueError(f"model {spec.name!r} registered twice")
+    if spec.scale < 1 or spec.past_frames < 0 or spec.future_frames < 0:
+        raise ValueError(f"model {spec.name!r}: invalid scale or frame counts")
+    _REGISTRY[spec.name] = spec
+    return spec
+
+
+def get_spec(name: str) -> ModelSpec:
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        known = ", ".join(sorted(_REGISTRY))
+        raise ModelNotFoundError(f"unknown model {name!r}; registered models: {known}") from None
+
+
+def list_specs() -> list[ModelSpec]:
+    return [_REGISTRY[name] for name in sorted(_REGISTRY)]
+
+
+def build_model(name: str, *, pretrained: bool = True) -> nn.Module:
+    return get_spec(name).build(pretrained=pretrained)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def load_weights(module: nn.Module, weights: WeightsSpec) -> None:
+    """Load a shipped safetensors file into ``module`` after checking its SHA-256."""
+    from safetensors.torch import load_file
+
+    path = weights.path()
+    if not path.is_file():
+        raise StreamRestoreError(f"weights file {path} is missing from the installation")
+    actual = file_sha256(path)
+    if actual != weights.sha256:
+        raise StreamRestoreError(
+            f"weights file {path.name} has checksum {actual[:12]}..., expected {weights.sha256[:12]}..."
+        )
+    module.load_state_dict(load_file(str(path)), strict=True)
+
+
+def example_input(spec: ModelSpec, height: int, width: int, batch: int = 1) -> tuple[torch.Tensor, ...]:
+    """Arguments for one forward call of ``spec``'s module on an input of the given size."""
+    if spec.window == 1 and not spec.recurrent:
+        return (torch.rand(batch, 3, height, width),)
+    frames = torch.rand(batch, spec.window, 3, height, width)
+    if spec.recurrent:
+        module = spec.builder()
+        return (frames, module.initial_state(batch, height, width))  # type: ignore[operator]
+    return (frames,)
+
+
+@functools.cache
+def _gflop_per_megapixel(spec: ModelSpec) -> float:
+    """Count (not estimate) the FLOPs of one forward call and scale to one input megapixel.
+
+    Convolutions dominate and are linear in pixel count, so a 64x64 input gives the per-pixel
+    cost; a multiply-add counts as two FLOPs (PyTorch's FlopCounterMode convention).
+    """
+    from torch.utils.flop_counter import FlopCounterMode
+
+    side = 64 * spec.size_multiple if spec.size_multiple > 1 else 64
+    module = spec.builder().eval()
+    args = example_input(spec, side, side)
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        module(*args)
+    return counter.get_total_flops() / (side * side) * 1e6 / 1e9

@@ -1,0 +1,256 @@
+"""One restoration job: pick the reader and writer for the input and output, run, finish atomically.
+
+Inputs: a video file, URL or readable byte stream; an image file; a folder of images.
+Outputs: a video file (container from the extension), a writable byte stream (streaming
+container), an image file, or a folder of PNGs. A file or folder output appears only when the job
+succeeds: it is written under a temporary name beside the target and renamed into place.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+from ..backends import Backend, BackendOptions, create_backend
+from ..config import EncodeOptions, Limits, PipelineOptions
+from ..errors import ConfigError, InputError, OutputError
+from ..frames import Frame, StreamInfo
+from ..media.codecs import IMAGE_EXTENSIONS, VIDEO_CONTAINERS, container_for
+from ..media.decode import VideoReader
+from ..media.encode import VideoWriter
+from ..media.images import ImageSequenceReader, is_image_path, list_images, write_image
+from ..models.registry import get_spec
+from .runner import FrameSource, Progress, RunStats, run_pipeline
+from .session import StreamSession
+
+__all__ = ["RestoreJob", "restore"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RestoreJob:
+    """Everything that decides how a restoration runs, validated before any work starts."""
+
+    model: str = "identity"
+    backend: str = "auto"
+    backend_options: BackendOptions = field(default_factory=BackendOptions)
+    encode: EncodeOptions = field(default_factory=EncodeOptions)
+    pipeline: PipelineOptions = field(default_factory=PipelineOptions)
+    limits: Limits = field(default_factory=Limits)
+
+
+# -- sinks -------------------------------------------------------------------------------------------
+
+
+class _VideoSink:
+    """Adapts :class:`VideoWriter` to the runner: derives the output stream description."""
+
+    def __init__(self, writer: VideoWriter, source_info: StreamInfo, limits: Limits) -> None:
+        self.writer = writer
+        self.source_info = source_info
+        self.limits = limits
+        self._info: StreamInfo | None = None
+
+    def write(self, frame: Frame) -> None:
+        if self._info is None:
+            if frame.width * frame.height > self.limits.max_output_pixels:
+                raise ConfigError(f"output frames of {frame.width}x{frame.height} exceed the output limit")
+            self._info = self.source_info.with_size(frame.width, frame.height)
+        self.writer.write(frame, self._info)
+
+    def write_packet(self, packet: object) -> None:
+        self.writer.write_packet(packet)  # type: ignore[arg-type]
+
+    def close(self) -> None:
+        self.writer.close()
+
+    def abort(self) -> None:
+        self.writer.abort()
+
+
+class _ImageSink:
+    """Writes frames as image files: one named image, or a folder of PNGs."""
+
+    def __init__(self, target: Path, *, single: bool, source_info: StreamInfo, quality: int | None, digits: int) -> None:
+        self.target = target
+        self.single = single
+        self.color = source_info.color
+        self.quality = quality
+        self.digits = digits
+        self.written = 0
+
+    def write(self, frame: Frame) -> None:
+        if self.single:
+            if self.written:
+                raise ConfigError(f"{self.target.name} is a single image but the input has several frames; "
+                                  f"give a folder or a video file as output")
+            path = self.target
+        else:
+            stem = Path(frame.name).stem if frame.name else f"{frame.index:0{self.digits}d}"
+            path = self.target / f"{stem}.png"
+        write_image(path, frame, self.color, self.quality)
+        self.written += 1
+
+    def write_packet(self, packet: object) -> None:
+        """Images have no audio; packets (none arrive from image inputs) are ignored."""
+
+    def close(self) -> None:
+        if not self.written:
+            raise InputError("no frame was restored")
+
+    def abort(self) -> None:
+        """Nothing to release: the temporary target is removed by the caller."""
+
+
+# -- opening inputs and outputs ------------------------------------------------------------------------
+
+
+def open_source(source: str | Path | BinaryIO, job: RestoreJob, *, format: str | None = None) -> FrameSource:
+    """A reader for a path (video, image or folder), URL or byte stream."""
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        if isinstance(source, Path) or "://" not in str(source):
+            rate = job.encode.frame_rate
+            if path.is_dir():
+                return ImageSequenceReader(list_images(path), limits=job.limits, **({"frame_rate": rate} if rate else {}))
+            if is_image_path(path) and path.is_file():
+                return ImageSequenceReader([path], limits=job.limits, **({"frame_rate": rate} if rate else {}))
+    return VideoReader(source, limits=job.limits, format=format, threads=job.pipeline.decode_threads)  # type: ignore[return-value]
+
+
+def output_kind(path: Path) -> str:
+    """"video", "image" or "folder" for an output path."""
+    suffix = path.suffix.lower()
+    if suffix in IMAGE_EXTENSIONS:
+        return "image"
+    if suffix in VIDEO_CONTAINERS:
+        return "video"
+    if path.is_dir() or not suffix or str(path).endswith(os.sep):
+        return "folder"
+    container_for(path)  # raises the "unknown output type" error
+    return "video"
+
+
+def _check_writable(path: Path) -> None:
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise OutputError(f"{path}: folder {parent} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputError(f"{path}: folder {parent} is not writable")
+    if path.is_dir() and output_kind(path) != "folder":
+        raise OutputError(f"{path}: is a folder")
+    if path.is_dir() and any(path.iterdir()):
+        raise OutputError(f"{path}: output folder exists and is not empty")
+
+
+def _read_umask() -> int:
+    mask = os.umask(0)  # the only way to read it; done once, at import, before any thread starts
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()
+
+
+def _temporary_target(path: Path, kind: str) -> Path:
+    """A uniquely named sibling of ``path`` with the permissions a plain create would give."""
+    if kind == "folder":
+        target = Path(tempfile.mkdtemp(prefix=f".{path.name}.partial-", dir=path.parent))
+        target.chmod(0o777 & ~_UMASK)
+        return target
+    fd, name = tempfile.mkstemp(prefix=f".{path.stem}.partial-", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    Path(name).chmod(0o666 & ~_UMASK)
+    return Path(name)
+
+
+def _discard(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+# -- the job ------------------------------------------------------------------------------------------------
+
+
+def restore(
+    source: str | Path | BinaryIO,
+    output: Path | BinaryIO,
+    job: RestoreJob,
+    *,
+    input_format: str | None = None,
+    output_format: str | None = None,
+    backend: Backend | None = None,
+    progress: Callable[[Progress], None] | None = None,
+    cancel: threading.Event | None = None,
+    on_start: Callable[[StreamInfo], None] | None = None,
+) -> RunStats:
+    """Restore ``source`` into ``output``; returns what was done. Raises StreamRestoreError.
+
+    ``backend`` lets a server share one loaded engine across jobs; otherwise one is created and
+    closed here. ``on_start`` is called with the input description once the first frame decoded.
+    """
+    spec = get_spec(job.model)
+    if isinstance(output, Path):
+        kind = output_kind(output)
+        _check_writable(output)
+    else:
+        kind = "stream"
+        if not output_format:
+            raise ConfigError("a streamed output needs a container format (mpegts, matroska or mp4)")
+    own_backend = backend is None
+    engine = backend or create_backend(spec, job.backend, job.backend_options)
+    reader = open_source(source, job, format=input_format)
+    temporary: Path | None = None
+    try:
+        info = reader.info
+        if spec.scale * max(info.width, info.height) > 65535:
+            raise ConfigError(f"{info.width}x{info.height} x{spec.scale} exceeds the largest frame FFmpeg encodes")
+        if on_start is not None:
+            on_start(info)
+        if own_backend:
+            engine.load()
+        session = StreamSession(
+            engine, detect_cuts=job.pipeline.scene_detection, cut_threshold=job.pipeline.scene_threshold
+        )
+        if kind == "stream":
+            writer = VideoWriter(output, container=output_format or "mpegts", encode=job.encode,  # type: ignore[arg-type]
+                                 copy_from=getattr(reader, "copy_streams", []), streaming=True)
+            sink: object = _VideoSink(writer, info, job.limits)
+        else:
+            assert isinstance(output, Path)
+            temporary = _temporary_target(output, kind)
+            if kind == "video":
+                writer = VideoWriter(temporary, container=container_for(output, job.encode.container),
+                                     encode=job.encode, copy_from=getattr(reader, "copy_streams", []), name=str(output))
+                sink = _VideoSink(writer, info, job.limits)
+            else:
+                digits = max(6, len(str(info.frame_count or 0)))
+                sink = _ImageSink(temporary, single=kind == "image", source_info=info,
+                                  quality=job.encode.image_quality, digits=digits)
+        stats = run_pipeline(reader, session, sink, queue_frames=job.pipeline.queue_frames,  # type: ignore[arg-type]
+                             progress=progress, cancel=cancel)
+        if isinstance(sink, _VideoSink):
+            stats.warnings.extend(sink.writer.warnings)
+        if temporary is not None:
+            assert isinstance(output, Path)
+            if kind == "folder" and output.is_dir():
+                output.rmdir()  # checked empty above
+            os.replace(temporary, output)
+            temporary = None
+        return stats
+    finally:
+        reader.close()
+        if temporary is not None:
+            _discard(temporary)
+        if own_backend:
+            engine.close()

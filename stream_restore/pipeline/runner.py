@@ -1,0 +1,244 @@
+"""The streaming loop: decode -> infer -> encode, overlapped in threads with bounded queues.
+
+Decoding (and colour conversion) runs in one thread, inference in another, and encoding plus
+muxing in the caller's thread. Queues hold at most ``queue_frames`` items each, so memory is
+bounded whatever the clip length. Audio and subtitle packets travel through the same queues, in
+demux order, and reach the muxer slightly ahead of the video they belong with; the muxer's
+interleaver puts them in place.
+
+Any stage failing, or the caller's ``cancel`` event, stops every stage promptly (each blocking
+queue operation wakes up at least every 100 ms to look), and the first error is re-raised in the
+caller's thread with its original type.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from ..errors import CancelledError
+from ..frames import Frame, StreamInfo
+from .session import StreamSession
+
+__all__ = ["FrameSink", "FrameSource", "Progress", "RunStats", "run_pipeline"]
+
+_POLL = 0.1  # seconds between checks of the stop flag while blocked on a queue
+
+
+class FrameSource(Protocol):
+    info: StreamInfo
+    corrupt_packets: int
+
+    def __iter__(self) -> Iterable[object]: ...  # Frame or passthrough packet
+    def close(self) -> None: ...
+
+
+class FrameSink(Protocol):
+    def write(self, frame: Frame) -> None: ...
+    def write_packet(self, packet: object) -> None: ...
+    def close(self) -> None: ...
+    def abort(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Progress:
+    frames_done: int
+    frames_total: int | None
+    elapsed: float  # seconds since start
+    fps: float
+
+
+@dataclass
+class RunStats:
+    """What one run did and where its time went (seconds of busy time per stage)."""
+
+    frames_in: int = 0
+    frames_out: int = 0
+    packets_copied: int = 0
+    wall_seconds: float = 0.0
+    decode_seconds: float = 0.0
+    infer_seconds: float = 0.0
+    encode_seconds: float = 0.0
+    segments: int = 0
+    scene_cuts: int = 0
+    size_changes: int = 0
+    corrupt_packets: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def fps(self) -> float:
+        return self.frames_out / self.wall_seconds if self.wall_seconds > 0 else 0.0
+
+    def shares(self) -> dict[str, float]:
+        """Fraction of summed stage busy time spent in decode, inference and encode."""
+        total = self.decode_seconds + self.infer_seconds + self.encode_seconds
+        if total <= 0:
+            return {"decode": 0.0, "infer": 0.0, "encode": 0.0}
+        return {
+            "decode": self.decode_seconds / total,
+            "infer": self.infer_seconds / total,
+            "encode": self.encode_seconds / total,
+        }
+
+
+class _End:
+    """Marks the end of a queue's items."""
+
+
+class _Failed:
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+class _Stopped(Exception):
+    """Raised inside a stage when another stage failed or the caller cancelled."""
+
+
+class _Pipe:
+    """Shared stop flag plus queue operations that give up when it is set."""
+
+    def __init__(self, cancel: threading.Event | None) -> None:
+        self.stop = threading.Event()
+        self.cancel = cancel or threading.Event()
+        self.error: BaseException | None = None
+        self.lock = threading.Lock()
+
+    def stopped(self) -> bool:
+        return self.stop.is_set() or self.cancel.is_set()
+
+    def fail(self, error: BaseException) -> None:
+        with self.lock:
+            if self.error is None:
+                self.error = error
+        self.stop.set()
+
+    def put(self, q: queue.Queue[object], item: object) -> None:
+        while True:
+            if self.stopped():
+                raise _Stopped
+            try:
+                q.put(item, timeout=_POLL)
+                return
+            except queue.Full:
+                continue
+
+    def get(self, q: queue.Queue[object]) -> object:
+        while True:
+            if self.stopped():
+                raise _Stopped
+            try:
+                return q.get(timeout=_POLL)
+            except queue.Empty:
+                continue
+
+
+def run_pipeline(
+    source: FrameSource,
+    session: StreamSession,
+    sink: FrameSink,
+    *,
+    queue_frames: int = 4,
+    progress: Callable[[Progress], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> RunStats:
+    """Restore everything ``source`` yields into ``sink``. The sink is finished or aborted here."""
+    stats = RunStats()
+    pipe = _Pipe(cancel)
+    decoded: queue.Queue[object] = queue.Queue(maxsize=queue_frames)
+    restored: queue.Queue[object] = queue.Queue(maxsize=queue_frames)
+    start = time.perf_counter()
+
+    def decode_stage() -> None:
+        try:
+            iterator = iter(source)  # type: ignore[call-overload]
+            while True:
+                t0 = time.perf_counter()
+                item = next(iterator, _End)
+                stats.decode_seconds += time.perf_counter() - t0
+                if item is _End:
+                    break
+                if isinstance(item, Frame):
+                    stats.frames_in += 1
+                pipe.put(decoded, item)
+            pipe.put(decoded, _End())
+        except _Stopped:
+            return
+        except BaseException as exc:
+            pipe.fail(exc)
+
+    def infer_stage() -> None:
+        try:
+            while True:
+                item = pipe.get(decoded)
+                if isinstance(item, _End):
+                    break
+                if not isinstance(item, Frame):
+                    pipe.put(restored, item)
+                    continue
+                t0 = time.perf_counter()
+                outputs = session.push(item)
+                stats.infer_seconds += time.perf_counter() - t0
+                for out in outputs:
+                    pipe.put(restored, out)
+            t0 = time.perf_counter()
+            outputs = session.flush()
+            stats.infer_seconds += time.perf_counter() - t0
+            for out in outputs:
+                pipe.put(restored, out)
+            pipe.put(restored, _End())
+        except _Stopped:
+            return
+        except BaseException as exc:
+            pipe.fail(exc)
+
+    threads = [
+        threading.Thread(target=decode_stage, name="stream-restore-decode", daemon=True),
+        threading.Thread(target=infer_stage, name="stream-restore-infer", daemon=True),
+    ]
+    for thread in threads:
+        thread.start()
+    finished = False
+    try:
+        while True:
+            item = pipe.get(restored)
+            if isinstance(item, _End):
+                break
+            t0 = time.perf_counter()
+            if isinstance(item, Frame):
+                sink.write(item)
+                stats.frames_out += 1
+                if progress is not None:
+                    elapsed = time.perf_counter() - start
+                    progress(Progress(stats.frames_out, source.info.frame_count, elapsed, stats.frames_out / max(elapsed, 1e-9)))
+            else:
+                sink.write_packet(item)
+                stats.packets_copied += 1
+            stats.encode_seconds += time.perf_counter() - t0
+        t0 = time.perf_counter()
+        sink.close()
+        stats.encode_seconds += time.perf_counter() - t0
+        finished = True
+    except _Stopped:
+        pass
+    except BaseException as exc:
+        pipe.fail(exc)
+    finally:
+        pipe.stop.set()
+        for thread in threads:
+            thread.join()
+        if not finished:
+            sink.abort()
+    if pipe.error is not None:
+        raise pipe.error
+    if pipe.cancel.is_set() and not finished:
+        raise CancelledError("cancelled")
+    stats.wall_seconds = time.perf_counter() - start
+    stats.segments = session.segments
+    stats.scene_cuts = session.scene_cuts
+    stats.size_changes = session.size_changes
+    stats.corrupt_packets = source.corrupt_packets
+    return stats

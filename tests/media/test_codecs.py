@@ -1,0 +1,56 @@
+"""Encoder policy: defaults per container, bit depth kept, impossible requests refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from stream_restore.config import EncodeOptions
+from stream_restore.errors import ConfigError, UnsupportedError
+from stream_restore.frames import ColorInfo
+from stream_restore.media.codecs import container_for, resolve_encoder
+
+EIGHT = ColorInfo()
+TEN = ColorInfo(bit_depth=10)
+
+
+@pytest.mark.parametrize(
+    ("name", "container", "codec"),
+    [("a.mp4", "mp4", "libx264"), ("a.mkv", "matroska", "libx264"), ("a.webm", "webm", "libvpx-vp9"),
+     ("a.mov", "mov", "libx264"), ("a.ts", "mpegts", "libx264")],
+)
+def test_container_defaults(name, container, codec):
+    assert container_for(Path(name)) == container
+    assert resolve_encoder(EncodeOptions(), container, EIGHT).codec == codec
+
+
+def test_unknown_extension():
+    with pytest.raises(UnsupportedError, match="unknown output type"):
+        container_for(Path("out.xyz"))
+
+
+def test_ten_bit_input_stays_ten_bit():
+    assert resolve_encoder(EncodeOptions(), "matroska", TEN).pix_fmt == "yuv420p10le"
+    assert resolve_encoder(EncodeOptions(codec="hevc"), "mp4", TEN).pix_fmt == "yuv420p10le"
+    assert resolve_encoder(EncodeOptions(codec="ffv1"), "matroska", TEN).pix_fmt.startswith("yuv420p1")
+
+
+def test_ten_bit_into_eight_bit_codec_is_refused_unless_asked():
+    with pytest.raises(ConfigError, match="10-bit"):
+        resolve_encoder(EncodeOptions(), "webm", TEN)
+    assert resolve_encoder(EncodeOptions(pix_fmt="yuv420p"), "webm", TEN).pix_fmt == "yuv420p"
+
+
+def test_aliases_crf_and_preset():
+    s = resolve_encoder(EncodeOptions(codec="h264", crf=23, preset="veryfast"), "mp4", EIGHT)
+    assert (s.codec, s.options["crf"], s.options["preset"]) == ("libx264", "23", "veryfast")
+    b = resolve_encoder(EncodeOptions(codec="hevc", bitrate=2_000_000), "mp4", EIGHT)
+    assert b.bit_rate == 2_000_000 and "crf" not in b.options
+
+
+def test_bad_pix_fmt_and_codec():
+    with pytest.raises(ConfigError, match="cannot write pixel format"):
+        resolve_encoder(EncodeOptions(pix_fmt="rgb24"), "mp4", EIGHT)
+    with pytest.raises(UnsupportedError, match="not available"):
+        resolve_encoder(EncodeOptions(codec="nosuchcodec"), "mp4", EIGHT)

@@ -1,0 +1,49 @@
+"""Sliding windows: replicate padding at both ends, look-ahead delay, segment flushes."""
+
+from __future__ import annotations
+
+import pytest
+
+from stream_restore.pipeline.windows import WindowBuffer
+
+
+def run(buffer: WindowBuffer[int], items: list[int]) -> list[list[int]]:
+    out = []
+    for item in items:
+        out.extend(window for window, _ in buffer.push(item))
+    out.extend(window for window, _ in buffer.flush())
+    return out
+
+
+def test_single_frame_windows_are_immediate():
+    buffer: WindowBuffer[int] = WindowBuffer(0, 0)
+    assert [w for w, _ in buffer.push(7)] == [[7]]
+
+
+def test_past_and_future_with_replicate_padding():
+    windows = run(WindowBuffer(2, 1), [0, 1, 2, 3])
+    assert windows == [[0, 0, 0, 1], [0, 0, 1, 2], [0, 1, 2, 3], [1, 2, 3, 3]]
+
+
+def test_future_frames_delay_output():
+    buffer: WindowBuffer[int] = WindowBuffer(0, 2)
+    assert list(buffer.push(0)) == [] and list(buffer.push(1)) == []
+    assert [c for _, c in buffer.push(2)] == [0]
+    assert len(buffer) == 2
+
+
+def test_flush_starts_a_new_segment():
+    buffer: WindowBuffer[int] = WindowBuffer(1, 1)
+    first = run(buffer, [0, 1])
+    second = run(buffer, [5, 6])
+    assert first == [[0, 0, 1], [0, 1, 1]]
+    assert second == [[5, 5, 6], [5, 6, 6]]  # nothing from the old segment leaks in
+
+
+def test_single_frame_segment():
+    assert run(WindowBuffer(2, 2), [9]) == [[9, 9, 9, 9, 9]]
+
+
+def test_negative_counts_rejected():
+    with pytest.raises(ValueError):
+        WindowBuffer(-1, 0)
