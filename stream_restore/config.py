@@ -38,6 +38,7 @@ class EncodeOptions:
     crf: int | None = None  # constant-quality factor (codec-specific scale)
     bitrate: int | None = None  # bits per second; overrides crf when set
     preset: str | None = None  # encoder speed preset
+    tune: str | None = None  # encoder tuning (x264/x265: zerolatency, film, ...)
     pix_fmt: str | None = None  # output pixel format; default keeps the input's depth/subsampling
     gop: int | None = None  # keyframe interval in frames
     frame_rate: Fraction | None = None  # only for inputs without timing (images, folders)
@@ -61,7 +62,7 @@ class PipelineOptions:
 
     queue_frames: int = 4  # bound of each inter-stage queue, in frames
     scene_detection: bool = True  # reset recurrent state on hard cuts
-    scene_threshold: float = 0.35  # histogram distance in [0, 1] that counts as a cut
+    scene_threshold: float = 0.25  # histogram distance in [0, 1] that counts as a cut
     decode_threads: int = 0  # PyAV codec threads; 0 = automatic
 
     def __post_init__(self) -> None:

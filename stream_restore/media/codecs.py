@@ -160,6 +160,10 @@ def resolve_encoder(options: EncodeOptions, container: str, source: ColorInfo) -
         private.update({"level": "3", "slicecrc": "1", "slices": "4", "g": "1"})
     elif options.preset:
         raise ConfigError(f"encoder {name} has no presets")
+    if options.tune:
+        if name not in ("libx264", "libx265"):
+            raise ConfigError(f"encoder {name} has no tunings (tune applies to libx264 and libx265)")
+        private["tune"] = options.tune
     if name == "libx265":
         private["x265-params"] = "log-level=error"
     return EncoderSettings(codec=name, pix_fmt=pix_fmt, options=private, bit_rate=options.bitrate, gop=options.gop)

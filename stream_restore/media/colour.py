@@ -16,6 +16,7 @@ All functions are pure: planes in, planes out.
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 
 from ..frames import ColorInfo, ColorRange, Matrix
 
@@ -70,32 +71,42 @@ def _upsample_centred(c: torch.Tensor, dim: int, size: int) -> torch.Tensor:
     return out.narrow(dim, 0, size)
 
 
-def _reflect_index(n: int, positions: torch.Tensor) -> torch.Tensor:
-    """Mirror out-of-range sample positions about the first and last sample (whole-sample)."""
-    positions = positions.abs()
-    positions = torch.where(positions > n - 1, 2 * (n - 1) - positions, positions)
-    return positions.clamp_(0, n - 1)
+def _pad(x: torch.Tensor, dim: int, before: int, after: int, mode: str) -> torch.Tensor:
+    """Pad ``x`` (any rank >= 2) along ``dim`` (one of the last two) with F.pad's ``mode``."""
+    last = dim == x.dim() - 1
+    flat = x.reshape(-1, x.shape[-2], x.shape[-1])[None]
+    pads = (before, after, 0, 0) if last else (0, 0, before, after)
+    out = F.pad(flat, pads, mode=mode)[0]
+    return out.reshape(*x.shape[:-2], out.shape[-2], out.shape[-1])
+
+
+def _even_length(x: torch.Tensor, dim: int) -> torch.Tensor:
+    n = x.shape[dim]
+    return torch.cat([x, x.narrow(dim, n - 1, 1)], dim) if n % 2 else x
+
+
+def _decimate(xp: torch.Tensor, dim: int, taps: tuple[float, ...], count: int) -> torch.Tensor:
+    """sum_k taps[k] * xp[2i + k] for i < count: a filter evaluated at every other sample."""
+    out = None
+    for k, weight in enumerate(taps):
+        term = weight * xp.narrow(dim, k, 2 * count - 1)[(slice(None),) * dim + (slice(None, None, 2),)]
+        out = term if out is None else out + term
+    assert out is not None
+    return out
 
 
 def _downsample_cosited(x: torch.Tensor, dim: int) -> torch.Tensor:
-    """LeGall 5/3 low-pass (-1, 2, 6, 2, -1) / 8 at even positions.
+    """LeGall 5/3 low-pass (-1, 2, 6, 2, -1) / 8 at even positions, mirrored edges.
 
     With :func:`_upsample_cosited` (linear interpolation) it forms a perfect-reconstruction pair:
     downsampling an upsampled signal returns it exactly, so identity restorations are lossless.
     """
     dim %= x.dim()
+    x = _even_length(x, dim)
     n = x.shape[dim]
-    if n % 2:
-        x = torch.cat([x, x.narrow(dim, n - 1, 1)], dim)
-        n += 1
-    centres = torch.arange(0, n, 2, device=x.device)
-    taps = (-0.125, 0.25, 0.75, 0.25, -0.125)
-    out = None
-    for offset, weight in zip(range(-2, 3), taps, strict=True):
-        term = weight * x.index_select(dim, _reflect_index(n, centres + offset))
-        out = term if out is None else out + term
-    assert out is not None
-    return out
+    # Whole-sample mirror (F.pad "reflect"), or repetition for signals too short to mirror.
+    xp = _pad(x, dim, 2, 2, "reflect" if n > 2 else "replicate")
+    return _decimate(xp, dim, (-0.125, 0.25, 0.75, 0.25, -0.125), n // 2)
 
 
 def _downsample_centred(x: torch.Tensor, dim: int) -> torch.Tensor:
@@ -105,17 +116,9 @@ def _downsample_centred(x: torch.Tensor, dim: int) -> torch.Tensor:
     filter (zero gain at the Nyquist frequency).
     """
     dim %= x.dim()
-    n = x.shape[dim]
-    if n % 2:
-        x = torch.cat([x, x.narrow(dim, n - 1, 1)], dim)
-        n += 1
-    starts = torch.arange(0, n, 2, device=x.device)
-    out = None
-    for offset, weight in zip(range(-1, 3), (-0.25, 0.75, 0.75, -0.25), strict=True):
-        term = weight * x.index_select(dim, (starts + offset).clamp(0, n - 1))
-        out = term if out is None else out + term
-    assert out is not None
-    return out
+    x = _even_length(x, dim)
+    xp = _pad(x, dim, 1, 1, "replicate")
+    return _decimate(xp, dim, (-0.25, 0.75, 0.75, -0.25), x.shape[dim] // 2)
 
 
 def _cosited_horizontal(color: ColorInfo) -> bool:

@@ -122,7 +122,7 @@ def frame_to_tensor(frame: VideoFrame, color: ColorInfo | None = None) -> torch.
     dtype = _plane_dtype(bits)
     w, h = frame.width, frame.height
     arrays = [plane_array(p, dtype, p.height, p.width) for p in frame.planes[: (1 if kind == "gray" else 3)]]
-    planes = [torch.from_numpy(a if bits <= 8 else a.astype(np.int32)) for a in arrays]
+    planes = [torch.from_numpy(a) for a in arrays]  # uint8 or uint16 views of the frame
     if kind == "yuv":
         return yuv_to_rgb(planes[0], planes[1], planes[2], color)
     scale = float((1 << bits) - 1)
@@ -155,9 +155,10 @@ def tensor_to_frame(rgb: torch.Tensor, color: ColorInfo, pix_fmt: str) -> VideoF
     else:
         kr_g = rgb_to_codes(rgb, bits)
         planes = ((0.299 * kr_g[0] + 0.587 * kr_g[1] + 0.114 * kr_g[2]).round_(),)
-    numpy_type = np.uint8 if bits <= 8 else np.uint16
     for plane, values in zip(out.planes, planes, strict=False):
-        plane_array(plane, dtype, plane.height, plane.width)[...] = values.numpy().astype(numpy_type)
+        # torch's copy_ casts float -> integer in one vectorised pass, straight into the plane.
+        target = plane_array(plane, dtype, plane.height, plane.width)
+        torch.from_numpy(target).copy_(values)
     if planar != pix_fmt:
         out = out.reformat(format=pix_fmt)
     if kind == "yuv":

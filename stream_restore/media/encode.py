@@ -69,6 +69,8 @@ class VideoWriter:
         options: dict[str, str] = {}
         if container in ("mp4", "mov"):
             options["movflags"] = "frag_keyframe+empty_moov+default_base_moof" if streaming else "+faststart"
+        if streaming:  # hand each muxed packet to the byte stream at once (live latency)
+            options["flush_packets"] = "1"
         try:
             self._out = av.open(str(target) if isinstance(target, Path) else target, mode="w", format=container, options=options)
         except (av.FFmpegError, OSError) as exc:

@@ -2,8 +2,12 @@
 
 Histograms barely move under camera motion (a pan shifts content, it does not change the mix of
 brightness), but change wholesale at a cut. The distance is the total variation between the two
-normalised 32-bin histograms of a 1/8-size luma thumbnail, in [0, 1]. Measured on generated clips
-(tests/pipeline/test_scene.py) and the shared CC0 videos; see that test for the figures.
+normalised 32-bin histograms of a 1/8-size luma thumbnail, in [0, 1].
+
+Measured (tests/pipeline/test_scene.py): fast pans and zooms over natural-like texture stay below
+0.07; within the shared CC0 clips (bee.mp4, butterfly.mp4, handheld motion) the largest distance
+is 0.12; the hard cut where one clip follows the other scores 0.35. The default threshold, 0.25,
+sits between the two with margin on both sides.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ def histogram_distance(a: torch.Tensor, b: torch.Tensor) -> float:
 class SceneCutDetector:
     """Stateful wrapper: ``is_cut(frame)`` compares each frame with the previous one."""
 
-    def __init__(self, threshold: float = 0.35) -> None:
+    def __init__(self, threshold: float = 0.25) -> None:
         self.threshold = threshold
         self._previous: torch.Tensor | None = None
         self.last_distance = 0.0

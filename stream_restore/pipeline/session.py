@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 class StreamSession:
     """Turns input frames into restored frames, in order, one stream at a time."""
 
-    def __init__(self, backend: Backend, *, detect_cuts: bool = True, cut_threshold: float = 0.35) -> None:
+    def __init__(self, backend: Backend, *, detect_cuts: bool = True, cut_threshold: float = 0.25) -> None:
         self.backend = backend
         spec = backend.spec
         self.scale = spec.scale

@@ -1,0 +1,32 @@
+# stream-restore server for an NVIDIA GPU host: CUDA + TensorRT base, the package, the gRPC server.
+#   docker build -t stream-restore .
+#   docker run --gpus all -p 50051:50051 -v $PWD/engines:/app/engines stream-restore
+# Mount engines/ to keep built TensorRT engines across restarts (builds take minutes per shape).
+FROM nvcr.io/nvidia/tensorrt:25.01-py3
+
+ENV PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    STREAM_RESTORE_ENGINE_DIR=/app/engines
+
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY stream_restore ./stream_restore
+COPY protos ./protos
+COPY engines ./engines
+
+# The base image ships TensorRT's Python module; torch comes as its CUDA build from PyPI.
+RUN python3 -m pip install --upgrade pip \
+ && python3 -m pip install "torch>=2.4" ".[onnx]" \
+ && python3 -c "import tensorrt, torch; print('tensorrt', tensorrt.__version__, 'torch', torch.__version__)"
+
+RUN useradd --create-home --uid 10001 restore && chown -R restore /app
+USER restore
+
+EXPOSE 50051 9090
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+  CMD python3 -c "import grpc,sys; from grpc_health.v1 import health_pb2 as h, health_pb2_grpc as g; \
+ch=grpc.insecure_channel('127.0.0.1:50051'); \
+r=g.HealthStub(ch).Check(h.HealthCheckRequest(service=''), timeout=4); \
+sys.exit(0 if r.status==h.HealthCheckResponse.SERVING else 1)"
+
+ENTRYPOINT ["stream-restore", "serve", "--host", "0.0.0.0", "--port", "50051", "--device", "cuda", "--backend", "auto", "--metrics-port", "9090"]

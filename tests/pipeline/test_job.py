@@ -1,0 +1,114 @@
+"""Jobs through the library API: byte-stream in/out, URLs, cancellation, error propagation."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import io
+import threading
+from pathlib import Path
+
+import av
+import pytest
+
+from stream_restore.errors import CancelledError, InputError
+from stream_restore.pipeline import RestoreJob, restore
+
+
+class PipeReader(io.RawIOBase):
+    """A non-seekable reader, like a socket or a gRPC request stream."""
+
+    def __init__(self, data: bytes, chunk: int = 1500) -> None:
+        self._data, self._pos, self._chunk = data, 0, chunk
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        n = min(len(buffer), self._chunk, len(self._data) - self._pos)
+        buffer[:n] = self._data[self._pos : self._pos + n]
+        self._pos += n
+        return n
+
+
+def count_frames(path_or_bytes) -> int:
+    source = io.BytesIO(path_or_bytes) if isinstance(path_or_bytes, bytes) else str(path_or_bytes)
+    with av.open(source) as c:
+        return sum(1 for _ in c.decode(video=0))
+
+
+def test_byte_stream_in_and_out(clip):
+    src = clip("in.ts", frames=12, audio=("aac",))
+    sink = io.BytesIO()
+    stats = restore(PipeReader(src.read_bytes()), sink, RestoreJob(model="identity"), output_format="mpegts")
+    assert stats.frames_out == 12 and stats.packets_copied > 0
+    assert count_frames(sink.getvalue()) == 12
+
+
+def test_fragmented_mp4_output_to_a_stream(clip):
+    src = clip("in.mkv", frames=6)
+    sink = io.BytesIO()
+    restore(src, sink, RestoreJob(model="bicubic-x2"), output_format="mp4")
+    assert count_frames(sink.getvalue()) == 6
+    assert b"moof" in sink.getvalue()  # fragmented: playable while it is being written
+
+
+def test_url_input_over_loopback_http(clip, tmp_path):
+    src = clip("in.mkv", frames=5)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(src.parent))
+    handler.log_message = lambda *a, **k: None  # type: ignore[attr-defined]
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/{src.name}"
+        out = tmp_path / "out.mkv"
+        assert restore(url, out, RestoreJob(model="identity")).frames_out == 5
+    finally:
+        server.shutdown()
+    assert count_frames(out) == 5
+
+
+def test_cancel_stops_every_thread_and_leaves_no_output(clip, tmp_path):
+    src = clip("in.mkv", frames=60)
+    out = tmp_path / "out.mkv"
+    cancel = threading.Event()
+    before = threading.active_count()
+
+    def on_progress(progress) -> None:
+        if progress.frames_done >= 3:
+            cancel.set()
+
+    with pytest.raises(CancelledError):
+        restore(src, out, RestoreJob(model="bicubic-x2"), progress=on_progress, cancel=cancel)
+    assert threading.active_count() == before
+    assert not out.exists() and not list(tmp_path.glob(".out.partial*"))
+
+
+def test_an_error_in_one_stage_stops_the_others(clip, tmp_path):
+    src = clip("in.mkv", frames=30)
+    out = tmp_path / "out.mkv"
+    before = threading.active_count()
+
+    def explode(progress) -> None:
+        if progress.frames_done == 2:
+            raise InputError("boom")
+
+    with pytest.raises(InputError, match="boom"):
+        restore(src, out, RestoreJob(model="identity"), progress=explode)
+    assert threading.active_count() == before
+    assert not out.exists()
+
+
+def test_streamed_output_needs_a_container(clip):
+    from stream_restore.errors import ConfigError
+
+    with pytest.raises(ConfigError):
+        restore(clip("in.mkv", frames=2), io.BytesIO(), RestoreJob(model="identity"))
+
+
+def test_on_start_reports_the_stream(clip, tmp_path: Path):
+    seen = []
+    restore(clip("in.mkv", frames=3, width=48, height=32), tmp_path / "o.mkv", RestoreJob(model="identity"),
+            on_start=seen.append)
+    assert (seen[0].width, seen[0].height) == (48, 32) and seen[0].frame_rate == 25
