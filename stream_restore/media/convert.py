@@ -146,6 +146,7 @@ def tensor_to_frame(rgb: torch.Tensor, color: ColorInfo, pix_fmt: str) -> VideoF
     dtype = _plane_dtype(bits)
     matrix = color.matrix if color.matrix not in (Matrix.RGB, Matrix.UNSPECIFIED) else _guess_matrix(height)
     value_range = ColorRange.FULL if planar.startswith("yuvj") else color.range
+    planes: tuple[torch.Tensor, ...]
     if kind == "yuv":
         target = ColorInfo(matrix=matrix, range=value_range, bit_depth=bits, chroma_subsampling=sub)
         planes = rgb_to_yuv(rgb, target)
@@ -157,8 +158,8 @@ def tensor_to_frame(rgb: torch.Tensor, color: ColorInfo, pix_fmt: str) -> VideoF
         planes = ((0.299 * kr_g[0] + 0.587 * kr_g[1] + 0.114 * kr_g[2]).round_(),)
     for plane, values in zip(out.planes, planes, strict=False):
         # torch's copy_ casts float -> integer in one vectorised pass, straight into the plane.
-        target = plane_array(plane, dtype, plane.height, plane.width)
-        torch.from_numpy(target).copy_(values)
+        samples = plane_array(plane, dtype, plane.height, plane.width)
+        torch.from_numpy(samples).copy_(values)
     if planar != pix_fmt:
         out = out.reformat(format=pix_fmt)
     if kind == "yuv":

@@ -34,6 +34,7 @@ MediaItem = Frame | av.Packet
 Source = str | Path | BinaryIO
 
 _COPY_TYPES = ("audio", "subtitle")
+_DISCONTINUITY = Fraction(1)  # seconds a timestamp may go back before it counts as a new timeline
 
 
 def check_frame_size(width: int, height: int, limits: Limits, where: str) -> None:
@@ -81,6 +82,8 @@ class VideoReader:
             self._frame_step = self._nominal_step()
             self.corrupt_packets = 0
             self.dropped_frames = 0
+            self._offset = Fraction(0)  # seconds added to every timestamp after discontinuities
+            self._latest: Fraction | None = None  # latest (shifted) timestamp seen, seconds
             self._items = self._decode_items()
             first = self._prime()
             self.info = self._describe(first)
@@ -113,8 +116,8 @@ class VideoReader:
             s for s in self._container.streams.video if not (s.disposition & av.stream.Disposition.attached_pic)
         ]
         if not candidates:
-            kinds = sorted({s.type for s in self._container.streams}) or ["no"]
-            raise InputError(f"{self.name}: no video stream (found {', '.join(kinds)} streams)")
+            kinds = ", ".join(sorted({str(s.type) for s in self._container.streams})) or "no"
+            raise InputError(f"{self.name}: no video stream (found {kinds} streams)")
         stream = candidates[0]
         if stream.codec_context is None:
             raise UnsupportedError(f"{self.name}: the video codec is not supported (no decoder in this FFmpeg build)")
@@ -174,6 +177,8 @@ class VideoReader:
         stream = self._stream
         try:
             for packet in self._packets:
+                if packet.size:
+                    self._rebase(packet)
                 if packet.stream is stream:
                     yield from self._decode(packet)
                     if packet.size == 0:  # the flush packet demux() adds at the end
@@ -182,6 +187,31 @@ class VideoReader:
                     yield packet
         except av.FFmpegError as exc:
             raise input_error(self.name, exc) from None
+
+    def _rebase(self, packet: av.Packet) -> None:
+        """Keep timestamps increasing across discontinuities (concatenated or restarted streams).
+
+        A jump back of more than a second on any stream starts a new timeline; from then on every
+        stream's timestamps are shifted by the same amount so they continue just after what came
+        before, which keeps audio and video in step. Smaller disorder is left to the decoder.
+        """
+        stamp = packet.dts if packet.dts is not None else packet.pts
+        if stamp is None or packet.time_base is None:
+            return
+        when = stamp * packet.time_base + self._offset
+        if self._latest is not None and when < self._latest - _DISCONTINUITY:
+            step = 1 / (self._stream.average_rate or Fraction(25))
+            self._offset += self._latest - when + step
+            log.warning("%s: timestamps jump back at %.3f s; later timestamps are shifted to continue",
+                        self.name, float(self._latest))
+            when = stamp * packet.time_base + self._offset
+        self._latest = when if self._latest is None else max(self._latest, when)
+        if self._offset:
+            shift = round(self._offset / packet.time_base)
+            if packet.pts is not None:
+                packet.pts += shift
+            if packet.dts is not None:
+                packet.dts += shift
 
     def _decode(self, packet: av.Packet) -> Iterator[Frame]:
         try:

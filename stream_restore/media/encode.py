@@ -13,11 +13,14 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 import av
 import av.container
+from av.audio.codeccontext import AudioCodecContext
 from av.audio.resampler import AudioResampler
+from av.audio.stream import AudioStream
+from av.video.stream import VideoStream
 
 from ..config import EncodeOptions
 from ..errors import InputError, StreamRestoreError
@@ -78,7 +81,7 @@ class VideoWriter:
         self._copy_sources = list(copy_from)
         self._copied: dict[int, _CopiedStream] = {}
         self._held: list[av.Packet] = []
-        self._video: av.video.stream.VideoStream | None = None
+        self._video: VideoStream | None = None
         self._settings: EncoderSettings | None = None
         self._size: tuple[int, int] | None = None
         self._output_color = ColorInfo()
@@ -94,7 +97,7 @@ class VideoWriter:
         check_encodable_size(settings, info.width, info.height)
         rate = info.frame_rate or self.encode_options.frame_rate or 25
         try:
-            stream = self._out.add_stream(settings.codec, rate=rate, options=settings.options)
+            stream = cast(VideoStream, self._out.add_stream(settings.codec, rate=rate, options=settings.options))
         except (av.FFmpegError, ValueError) as exc:
             raise output_error(self.name, exc) from None
         ctx = stream.codec_context
@@ -138,11 +141,12 @@ class VideoWriter:
             self._warn(f"{source.type} stream #{source.index} ({codec}) cannot be stored in {self.container_format}; "
                        f"it is left out (write .mkv to keep it)")
             return
-        target = self._out.add_stream(fallback, rate=source.codec_context.sample_rate or 48000)
-        if source.codec_context.layout is not None:
-            target.codec_context.layout = source.codec_context.layout
-        resampler = AudioResampler(format=target.codec_context.format, layout=target.codec_context.layout,
-                                   rate=target.codec_context.sample_rate)
+        decoder = cast(AudioCodecContext, source.codec_context)
+        target = cast(AudioStream, self._out.add_stream(fallback, rate=decoder.sample_rate or 48000))
+        if decoder.layout is not None:
+            target.codec_context.layout = decoder.layout
+        encoder = target.codec_context
+        resampler = AudioResampler(format=encoder.format, layout=encoder.layout, rate=encoder.sample_rate)
         self._copied[source.index] = _CopiedStream(source, target, transcode=True, resampler=resampler)
         self._warn(f"audio stream #{source.index} ({codec}) re-encoded to {fallback} for {self.container_format}")
 
@@ -192,9 +196,11 @@ class VideoWriter:
                 self._out.mux(packet)
                 return
             assert copied.resampler is not None
-            for frame in copied.source.codec_context.decode(packet):
+            decoder = cast(AudioCodecContext, copied.source.codec_context)
+            target = cast(AudioStream, copied.target)
+            for frame in decoder.decode(packet):
                 for resampled in copied.resampler.resample(frame):
-                    self._out.mux(copied.target.encode(resampled))
+                    self._out.mux(target.encode(resampled))
         except av.FFmpegError as exc:
             raise output_error(self.name, exc) from None
 
@@ -215,9 +221,10 @@ class VideoWriter:
             self._out.mux(self._video.encode(None))
             for copied in self._copied.values():
                 if copied.transcode and copied.resampler is not None:
+                    target = cast(AudioStream, copied.target)
                     for resampled in copied.resampler.resample(None):
-                        self._out.mux(copied.target.encode(resampled))
-                    self._out.mux(copied.target.encode(None))
+                        self._out.mux(target.encode(resampled))
+                    self._out.mux(target.encode(None))
             self._out.close()
         except av.FFmpegError as exc:
             self.abort()

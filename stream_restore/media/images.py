@@ -12,8 +12,10 @@ import tempfile
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
+from typing import cast
 
 import av
+from av.video.codeccontext import VideoCodecContext
 
 from ..config import Limits
 from ..errors import InputError
@@ -119,7 +121,7 @@ def encode_image(frame: Frame, suffix: str, color: ColorInfo, quality: int | Non
         "libwebp": "yuv420p",
         "bmp": "bgr24",
     }[codec_name]
-    ctx = av.CodecContext.create(codec_name, "w")
+    ctx = cast(VideoCodecContext, av.CodecContext.create(codec_name, "w"))
     ctx.width, ctx.height = frame.width, frame.height
     ctx.pix_fmt = pix_fmt
     ctx.time_base = Fraction(1, 25)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -33,7 +33,7 @@ class FrameSource(Protocol):
     info: StreamInfo
     corrupt_packets: int
 
-    def __iter__(self) -> Iterable[object]: ...  # Frame or passthrough packet
+    def __iter__(self) -> Iterator[object]: ...  # Frame or passthrough packet
     def close(self) -> None: ...
 
 
@@ -154,7 +154,7 @@ def run_pipeline(
 
     def decode_stage() -> None:
         try:
-            iterator = iter(source)  # type: ignore[call-overload]
+            iterator = iter(source)
             while True:
                 t0 = time.perf_counter()
                 item = next(iterator, _End)

@@ -129,8 +129,9 @@ def test_resolution_above_configured_limit(clip, tmp_path, capsys):
 
 
 def test_frame_size_change_into_one_video(clip, tmp_path, capsys):
-    a = clip("a.ts", frames=5, width=64, height=48)
-    b = clip("b.ts", frames=5, width=96, height=64)
+    # Two 1.6 s clips back to back: the second restarts its timestamps and changes size.
+    a = clip("a.ts", frames=40, width=64, height=48)
+    b = clip("b.ts", frames=40, width=96, height=64)
     joined = tmp_path / "joined.ts"
     joined.write_bytes(a.read_bytes() + b.read_bytes())
     code, err = run_cli(capsys, joined, tmp_path / "out.mkv", "--model", "identity")
@@ -138,13 +139,13 @@ def test_frame_size_change_into_one_video(clip, tmp_path, capsys):
 
 
 def test_frame_size_change_into_folder_is_fine(clip, tmp_path, capsys):
-    a = clip("a.ts", frames=3, width=64, height=48)
-    b = clip("b.ts", frames=3, width=96, height=64)
+    a = clip("a.ts", frames=40, width=64, height=48)
+    b = clip("b.ts", frames=40, width=96, height=64)
     joined = tmp_path / "joined.ts"
     joined.write_bytes(a.read_bytes() + b.read_bytes())
     code, _ = run_cli(capsys, joined, tmp_path / "frames", "--model", "identity")
     assert code == 0
-    assert len(list((tmp_path / "frames").iterdir())) == 6
+    assert len(list((tmp_path / "frames").iterdir())) == 80
 
 
 def test_corrupt_packet_mid_stream_is_skipped_with_warning(clip, tmp_path, caplog):

@@ -112,3 +112,17 @@ def test_on_start_reports_the_stream(clip, tmp_path: Path):
     restore(clip("in.mkv", frames=3, width=48, height=32), tmp_path / "o.mkv", RestoreJob(model="identity"),
             on_start=seen.append)
     assert (seen[0].width, seen[0].height) == (48, 32) and seen[0].frame_rate == 25
+
+
+def test_concatenated_streams_keep_every_frame_and_audio_in_step(clip, tmp_path):
+    """Timestamps restarting mid-stream (cat a.ts b.ts) are re-based, not dropped or reordered."""
+    a = clip("a.ts", frames=40, audio=("aac",))
+    b = clip("b.ts", frames=40, audio=("aac",))
+    joined = tmp_path / "joined.ts"
+    joined.write_bytes(a.read_bytes() + b.read_bytes())
+    out = tmp_path / "out.mkv"
+    assert restore(joined, out, RestoreJob(model="identity")).frames_out == 80
+    with av.open(str(out)) as c:
+        video = [f.time for f in c.decode(video=0)]
+    assert video == sorted(video) and len(set(video)) == 80
+    assert video[-1] > 3.0  # the second clip continues after the first (1.6 s each)
