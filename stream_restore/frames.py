@@ -80,6 +80,15 @@ class StreamInfo:
     codec: str = ""
     pix_fmt: str = ""
 
+    @property
+    def expected_frames(self) -> int | None:
+        """Frame count if stated, else estimated from duration and nominal rate (for progress)."""
+        if self.frame_count:
+            return self.frame_count
+        if self.duration and self.frame_rate:
+            return max(1, round(self.duration * float(self.frame_rate)))
+        return None
+
     def with_size(self, width: int, height: int) -> StreamInfo:
         return replace(self, width=width, height=height)
 

@@ -213,7 +213,7 @@ def run_pipeline(
                 stats.frames_out += 1
                 if progress is not None:
                     elapsed = time.perf_counter() - start
-                    progress(Progress(stats.frames_out, source.info.frame_count, elapsed, stats.frames_out / max(elapsed, 1e-9)))
+                    progress(Progress(stats.frames_out, source.info.expected_frames, elapsed, stats.frames_out / max(elapsed, 1e-9)))
             else:
                 sink.write_packet(item)
                 stats.packets_copied += 1
