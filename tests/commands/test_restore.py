@@ -181,3 +181,17 @@ def test_shared_clip_x2(shared_data: Path, tmp_path):
     assert [(t, n) for t, _, n, _ in after] == [(t, n) for t, _, n, _ in before]
     with av.open(str(out)) as c:
         assert (c.streams.video[0].codec_context.width, c.streams.video[0].codec_context.height) == (2560, 1440)
+
+
+@pytest.mark.parametrize(
+    ("codec", "suffix", "decoded_as"),
+    [("hevc", ".mp4", "hevc"), ("vp9", ".webm", "vp9"), ("av1", ".mkv", "av1"), ("ffv1", ".mkv", "ffv1"),
+     ("h264", ".ts", "h264"), ("h264", ".mov", "h264")],
+)
+def test_each_encoder_and_container(clip, tmp_path, codec, suffix, decoded_as):
+    src = clip("in.mkv", frames=6, width=64, height=64)
+    out = tmp_path / f"out{suffix}"
+    assert restore(src, out, "--model", "identity", "--codec", codec) == 0
+    assert len(decode_video(out)[0]) == 6
+    with av.open(str(out)) as c:
+        assert c.streams.video[0].codec_context.name in (decoded_as, "libdav1d", "libvpx-vp9")
