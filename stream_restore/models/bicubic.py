@@ -2,7 +2,8 @@
 
 MATLAB's ``imresize(x, s, 'bicubic')`` (the resampler every published SR baseline uses) maps output
 pixel ``o`` to input coordinate ``(o + 0.5) / s - 0.5``, weighs the four nearest samples with Keys'
-cubic (a = -0.5) and mirrors indices at the border (symmetric padding, edge sample repeated). For an
+cubic (a = -0.5) and clamps out-of-range indices to the edge sample (replicate padding; mirroring
+is a convention of Python ports, not MATLAB's, and differs in the outer ``s`` pixels). For an
 integer factor there are only ``s`` phases per axis, so the whole resize is a fixed 5x5 depthwise
 convolution with ``s*s`` outputs per channel followed by a pixel shuffle. That is exact, runs on any
 backend, and exports to ONNX as plain Conv + DepthToSpace.
@@ -16,7 +17,7 @@ from torch import nn
 
 from .registry import ModelSpec, Task, register
 
-__all__ = ["BicubicUpsample", "cubic", "phase_weights", "symmetric_pad"]
+__all__ = ["BicubicUpsample", "Identity", "cubic", "phase_weights"]
 
 _TAPS = 5  # offsets -2..2: covers the 4 non-zero taps of every phase
 
@@ -38,16 +39,6 @@ def phase_weights(scale: int) -> torch.Tensor:
     return weights / weights.sum(dim=1, keepdim=True)
 
 
-def symmetric_pad(x: torch.Tensor, pad: int) -> torch.Tensor:
-    """Mirror-pad the last two dims by ``pad`` repeating the edge sample (MATLAB 'symmetric')."""
-    h, w = x.shape[-2], x.shape[-1]
-    if min(h, w) < pad:
-        # Fewer samples than the pad: mirror of a short signal degenerates to repetition.
-        return F.pad(x, (pad, pad, pad, pad), mode="replicate")
-    x = torch.cat([x[..., :pad].flip(-1), x, x[..., -pad:].flip(-1)], dim=-1)
-    return torch.cat([x[..., :pad, :].flip(-2), x, x[..., -pad:, :].flip(-2)], dim=-2)
-
-
 class BicubicUpsample(nn.Module):
     """Upscale (N, C, H, W) by an integer ``scale`` exactly as MATLAB's imresize bicubic does."""
 
@@ -65,7 +56,8 @@ class BicubicUpsample(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.scale == 1:
             return x
-        y = F.conv2d(symmetric_pad(x, _TAPS // 2), self.kernel, groups=self.channels)
+        pad = _TAPS // 2
+        y = F.conv2d(F.pad(x, (pad, pad, pad, pad), mode="replicate"), self.kernel, groups=self.channels)
         return F.pixel_shuffle(y, self.scale)
 
 
@@ -85,7 +77,7 @@ for _s in (2, 3, 4):
             task=Task.SUPER_RESOLUTION,
             scale=_s,
             builder=(lambda s=_s: BicubicUpsample(s)),
-            description=f"MATLAB-style bicubic x{_s} (Keys a=-0.5, symmetric border); baseline",
+            description=f"MATLAB imresize bicubic x{_s} (Keys a=-0.5, edge clamp): the published baseline",
             receptive_field=2,
         )
     )
