@@ -126,6 +126,8 @@ def _default_pix_fmt(codec: av.Codec, source: ColorInfo) -> str:
         )
     if "yuv420p" in supported:
         return "yuv420p"
+    if not supported:
+        raise ConfigError(f"encoder {codec.name} lists no pixel formats; choose one with --pix-fmt")
     return supported[0]
 
 

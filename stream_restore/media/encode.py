@@ -20,6 +20,7 @@ import av.container
 from av.audio.codeccontext import AudioCodecContext
 from av.audio.resampler import AudioResampler
 from av.audio.stream import AudioStream
+from av.bitstream import BitStreamFilterContext
 from av.video.stream import VideoStream
 
 from ..config import EncodeOptions
@@ -45,12 +46,30 @@ _TEXT_SUBTITLES = {"subrip", "srt", "ass", "ssa", "mov_text", "webvtt", "text"}
 _SUBTITLE_FALLBACK = {"mp4": "mov_text", "mov": "mov_text", "webm": "webvtt", "matroska": "subrip"}
 
 
+_AAC_RATES = (96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350)
+
+
+def _aac_config(ctx: av.codec.context.CodecContext) -> bytes | None:
+    """The 2-byte AudioSpecificConfig of an AAC stream (ISO 14496-3), from its decoder parameters."""
+    rate = getattr(ctx, "sample_rate", 0)
+    layout = getattr(ctx, "layout", None)
+    channels = layout.nb_channels if layout is not None else 0
+    if rate not in _AAC_RATES or not 1 <= channels <= 7:
+        return None
+    profile = {"Main": 1, "LC": 2, "SSR": 3, "LTP": 4}.get(str(ctx.profile or "LC"), 2)
+    index = _AAC_RATES.index(rate)
+    return bytes([(profile << 3) | (index >> 1), ((index & 1) << 7) | (channels << 3)])
+
+
 @dataclass
 class _CopiedStream:
     source: av.stream.Stream
     target: av.stream.Stream
     transcode: bool
     resampler: AudioResampler | None = None
+    bsf: BitStreamFilterContext | None = None
+    last_dts: int | None = None  # of the last packet muxed, in the source stream's time base
+    dropped: int = 0
 
 
 class VideoWriter:
@@ -67,6 +86,7 @@ class VideoWriter:
         name: str | None = None,
     ) -> None:
         self.name = name or (str(target) if isinstance(target, Path) else "output stream")
+        self.streaming = streaming
         self.container_format = container
         self.encode_options = encode
         options: dict[str, str] = {}
@@ -74,6 +94,8 @@ class VideoWriter:
             options["movflags"] = "frag_keyframe+empty_moov+default_base_moof" if streaming else "+faststart"
         if streaming:  # hand each muxed packet to the byte stream at once (live latency)
             options["flush_packets"] = "1"
+            if container == "mpegts":  # explicit PES lengths: demuxers emit a frame without waiting for the next
+                options["omit_video_pes_length"] = "0"
         try:
             self._out = av.open(str(target) if isinstance(target, Path) else target, mode="w", format=container, options=options)
         except (av.FFmpegError, OSError) as exc:
@@ -128,6 +150,13 @@ class VideoWriter:
         if codec in supported:
             target = self._out.add_stream_from_template(source)
             self._copied[source.index] = _CopiedStream(source, target, transcode=False)
+            if self.streaming and codec == "aac" and not source.codec_context.extradata:
+                # ADTS (MPEG-TS) AAC into a non-seekable MKV/MP4: the header needs the config up
+                # front, and the fragmented MP4 muxer takes raw AAC only (no automatic filter there).
+                config = _aac_config(source.codec_context)
+                if config is not None and self.container_format != "mpegts":
+                    target.codec_context.extradata = config
+                    self._copied[source.index].bsf = BitStreamFilterContext("aac_adtstoasc", source)
             return
         fallback: str | None
         if source.type == "audio":
@@ -186,14 +215,15 @@ class VideoWriter:
 
     def _mux_copy(self, packet: av.Packet) -> None:
         copied = self._copied.get(packet.stream.index)
-        if copied is None:
+        if copied is None or self._goes_backwards(copied, packet):
             return
         try:
             if not copied.transcode:
                 if self._is_regenerated_gap(copied, packet):
                     return
-                packet.stream = copied.target
-                self._out.mux(packet)
+                for out in copied.bsf.filter(packet) if copied.bsf is not None else (packet,):
+                    out.stream = copied.target
+                    self._out.mux(out)
                 return
             assert copied.resampler is not None
             decoder = cast(AudioCodecContext, copied.source.codec_context)
@@ -203,6 +233,22 @@ class VideoWriter:
                     self._out.mux(target.encode(resampled))
         except av.FFmpegError as exc:
             raise output_error(self.name, exc) from None
+
+    def _goes_backwards(self, copied: _CopiedStream, packet: av.Packet) -> bool:
+        """A packet whose dts is not after the previous one (damaged or concatenated input): muxers
+        refuse it, so it is dropped with one warning per stream, as the reader drops such frames."""
+        dts = packet.dts if packet.dts is not None else packet.pts
+        last = copied.last_dts
+        if dts is None:
+            return False
+        if last is not None and (dts < last or (dts == last and copied.source.type == "audio")):
+            if not copied.dropped:
+                self._warn(f"{copied.source.type} stream #{copied.source.index}: dropped packets whose timestamps "
+                           f"go backwards ({dts} after {last}; damaged or concatenated input)")
+            copied.dropped += 1
+            return True
+        copied.last_dts = dts
+        return False
 
     def _is_regenerated_gap(self, copied: _CopiedStream, packet: av.Packet) -> bool:
         """An empty mov_text sample: MP4/MOV muxers write their own between cues, so skip it."""

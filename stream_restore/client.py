@@ -1,0 +1,400 @@
+"""A small Python client for the stream-restore gRPC service.
+
+    from stream_restore.client import RestoreClient
+
+    with RestoreClient("127.0.0.1:50051", token="secret") as client:
+        result = client.restore("in.ts", "out.mp4", model="bicubic-x2")
+        print(result.summary.frames_out)
+
+Inputs are sent as they are when they can be read from a pipe (MPEG-TS, Matroska/WebM, fragmented
+or faststart MP4, FLV, raw H.264/HEVC); a classic MP4 with its index at the end is remuxed to
+Matroska on the fly, and a URL or device (camera, RTSP, HTTP) is remuxed to MPEG-TS with PyAV as
+packets arrive. Output chunks are written as soon as they arrive. Server errors are raised as the
+project's own exceptions (see :func:`error_from_rpc`), so callers handle them like local ones.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import av
+import grpc
+
+from .errors import (
+    AuthError,
+    CancelledError,
+    ConfigError,
+    InputError,
+    LimitExceededError,
+    ModelNotFoundError,
+    OutputError,
+    StreamRestoreError,
+)
+from .v1 import restore_pb2 as pb
+from .v1 import restore_pb2_grpc as pb_grpc
+
+__all__ = [
+    "OUTPUT_CONTAINERS",
+    "RestoreClient",
+    "RestoreResult",
+    "error_from_rpc",
+    "file_chunks",
+    "frame_messages",
+    "join_frames",
+    "remux_chunks",
+    "source_chunks",
+]
+
+CHUNK_BYTES = 64 * 1024
+OUTPUT_CONTAINERS = {".ts": "mpegts", ".m2ts": "mpegts", ".mkv": "matroska", ".mp4": "mp4", ".m4v": "mp4"}
+
+_ERRORS: dict[grpc.StatusCode, type[StreamRestoreError]] = {
+    grpc.StatusCode.INVALID_ARGUMENT: InputError,
+    grpc.StatusCode.NOT_FOUND: ModelNotFoundError,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: LimitExceededError,
+    grpc.StatusCode.UNAUTHENTICATED: AuthError,
+    grpc.StatusCode.CANCELLED: CancelledError,
+    grpc.StatusCode.DEADLINE_EXCEEDED: CancelledError,
+}
+
+
+def error_from_rpc(error: grpc.RpcError) -> StreamRestoreError:
+    """The project's exception for a failed call (the server's message kept)."""
+    code = error.code() if hasattr(error, "code") else grpc.StatusCode.UNKNOWN  # type: ignore[attr-defined]
+    details = error.details() if hasattr(error, "details") else str(error)  # type: ignore[attr-defined]
+    kind = _ERRORS.get(code, StreamRestoreError)
+    return kind(f"server: {details} ({code.name})")
+
+
+# -- input byte streams --------------------------------------------------------------------------------
+
+
+def _moov_at_end(path: Path) -> bool:
+    """Whether an MP4/MOV file is "classic": media data before its index (unreadable from a pipe)."""
+    with path.open("rb") as fh:
+        head = fh.read(16)
+        if len(head) < 16 or head[4:8] != b"ftyp":
+            return False
+        offset = 0
+        size_total = path.stat().st_size
+        while offset + 8 <= size_total:
+            fh.seek(offset)
+            box = fh.read(16)
+            size = int.from_bytes(box[:4], "big")
+            kind = box[4:8]
+            if size == 1:
+                size = int.from_bytes(box[8:16], "big")
+            if kind in (b"moov", b"moof"):
+                return False
+            if kind == b"mdat":
+                return True
+            if size < 8:
+                return False
+            offset += size
+    return False
+
+
+class _Collector:
+    """A write-only file object that keeps what a muxer writes until it is taken."""
+
+    def __init__(self) -> None:
+        self._parts: list[bytes] = []
+
+    def write(self, data: bytes) -> int:
+        self._parts.append(bytes(data))
+        return len(data)
+
+    def take(self) -> bytes:
+        data, self._parts = b"".join(self._parts), []
+        return data
+
+
+def remux_chunks(source: str, *, container: str = "mpegts", input_format: str | None = None,
+                 options: dict[str, str] | None = None) -> Iterator[bytes]:
+    """Demux ``source`` (file, URL or device) with PyAV and remux its packets into ``container``,
+    yielding the bytes as each packet is muxed (live sources stream with packet latency)."""
+    try:
+        inp = av.open(source, format=input_format, options=options or {}, timeout=30.0)
+    except av.FFmpegError as exc:
+        raise InputError(f"{source}: cannot open ({exc})") from None
+    sink = _Collector()
+    options = {"flush_packets": "1"}
+    if container == "mpegts":  # explicit PES lengths: the server demuxes each frame without waiting for the next
+        options["omit_video_pes_length"] = "0"
+    out = av.open(sink, "w", format=container, options=options)  # type: ignore[arg-type]
+    try:
+        mapping: dict[int, av.stream.Stream] = {}
+        for stream in inp.streams:
+            if stream.type not in ("video", "audio", "subtitle"):
+                continue
+            if stream.type == "video" and mapping and any(s.type == "video" for s in mapping.values()):
+                continue
+            try:
+                mapping[stream.index] = out.add_stream_from_template(stream)
+            except (ValueError, av.FFmpegError):
+                continue
+        if not any(s.type == "video" for s in mapping.values()):
+            raise InputError(f"{source}: no video stream to send")
+        sources = [inp.streams[i] for i in mapping]
+        for packet in inp.demux(sources):
+            if packet.dts is None and packet.pts is None:
+                continue
+            packet.stream = mapping[packet.stream.index]
+            out.mux(packet)
+            data = sink.take()
+            if data:
+                yield data
+        out.close()
+        data = sink.take()
+        if data:
+            yield data
+    finally:
+        inp.close()
+
+
+def file_chunks(path: Path, chunk_bytes: int = CHUNK_BYTES) -> Iterator[bytes]:
+    """The bytes of a file, in chunks."""
+    with path.open("rb") as fh:
+        while chunk := fh.read(chunk_bytes):
+            yield chunk
+
+
+def source_chunks(source: str | Path | BinaryIO, *, input_format: str | None = None) -> Iterator[bytes]:
+    """Bytes to send for ``source``: a file as is (remuxed if it is a classic MP4), a URL or device
+    remuxed to MPEG-TS, or a readable binary stream as is."""
+    if not isinstance(source, (str, Path)):
+        return iter(lambda: source.read(CHUNK_BYTES), b"")
+    text = str(source)
+    if "://" in text or input_format:
+        return remux_chunks(text, input_format=input_format)
+    path = Path(source)
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    if _moov_at_end(path):
+        return remux_chunks(text, container="matroska")
+    return file_chunks(path)
+
+
+# -- raw frames ------------------------------------------------------------------------------------------
+
+
+def frame_messages(data: bytes, fmt: int, width: int, height: int, pts: int, time_base: tuple[int, int],
+                   *, part_bytes: int = 4 * 1024 * 1024) -> list[pb.FramesRequest]:
+    """A raw frame as RestoreFrames requests, split into parts of at most ``part_bytes`` bytes."""
+    parts = [data[i : i + part_bytes] for i in range(0, len(data), part_bytes)] or [b""]
+    messages = []
+    for i, part in enumerate(parts):
+        raw = pb.RawFrame(data=part, more_parts=i < len(parts) - 1)
+        if i == 0:
+            raw.format, raw.width, raw.height, raw.pts = fmt, width, height, pts  # type: ignore[assignment]
+            raw.time_base.num, raw.time_base.den = time_base
+        messages.append(pb.FramesRequest(frame=raw))
+    return messages
+
+
+def join_frames(responses: Iterable[pb.FramesResponse]) -> Iterator[tuple[pb.RawFrame, bytes]]:
+    """Reassemble restored frames split over several responses: yields (first part, all data)."""
+    head: pb.RawFrame | None = None
+    parts: list[bytes] = []
+    for response in responses:
+        if response.WhichOneof("kind") != "frame":
+            continue
+        if head is None:
+            head, parts = response.frame, []
+        parts.append(response.frame.data)
+        if not response.frame.more_parts:
+            yield head, b"".join(parts)
+            head = None
+
+
+# -- results ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class RestoreResult:
+    header: pb.StreamHeader | None
+    summary: pb.Summary | None
+    bytes_out: int
+
+
+ProgressCallback = Callable[[pb.Progress], None]
+
+
+class RestoreClient:
+    """A connection to a stream-restore server (a gRPC channel; thread-safe)."""
+
+    def __init__(
+        self,
+        target: str,
+        *,
+        tls_ca: bytes | None = None,
+        tls: bool = False,
+        client_cert: bytes | None = None,
+        client_key: bytes | None = None,
+        token: str | None = None,
+        server_name: str | None = None,
+        max_message_bytes: int = 8 * 1024 * 1024,
+    ) -> None:
+        options: list[tuple[str, object]] = [
+            ("grpc.max_receive_message_length", max_message_bytes),
+            ("grpc.max_send_message_length", max_message_bytes),
+        ]
+        if server_name:
+            options.append(("grpc.ssl_target_name_override", server_name))
+        if tls or tls_ca is not None or client_cert is not None:
+            credentials = grpc.ssl_channel_credentials(root_certificates=tls_ca, private_key=client_key,
+                                                       certificate_chain=client_cert)
+            self.channel = grpc.secure_channel(target, credentials, options=options)
+        else:
+            self.channel = grpc.insecure_channel(target, options=options)
+        self.stub = pb_grpc.RestorerStub(self.channel)
+        self.metadata = (("authorization", f"Bearer {token}"),) if token else ()
+        self.max_message_bytes = max_message_bytes
+
+    def close(self) -> None:
+        self.channel.close()
+
+    def __enter__(self) -> RestoreClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- Restore --------------------------------------------------------------------------------------
+    def stream(self, config: pb.RestoreConfig, chunks: Iterable[bytes], *, timeout: float | None = None
+               ) -> grpc.Call:
+        """The raw bidirectional call: yields RestoreResponse messages (cancel() stops it)."""
+        limit = self.max_message_bytes - 1024
+
+        def requests() -> Iterator[pb.RestoreRequest]:
+            yield pb.RestoreRequest(config=config)
+            for chunk in chunks:
+                for i in range(0, len(chunk), limit):
+                    yield pb.RestoreRequest(chunk=chunk[i : i + limit])
+
+        return self.stub.Restore(requests(), timeout=timeout, metadata=self.metadata)
+
+    def restore(
+        self,
+        source: str | Path | BinaryIO,
+        output: str | Path | BinaryIO,
+        config: pb.RestoreConfig | None = None,
+        *,
+        model: str | None = None,
+        input_format: str | None = None,
+        progress: ProgressCallback | None = None,
+        timeout: float | None = None,
+    ) -> RestoreResult:
+        """Restore ``source`` into ``output`` (a path written atomically, "-" for stdout, or a writable
+        binary stream). ``config`` defaults to the output's container and the server's defaults."""
+        config = pb.RestoreConfig() if config is None else config
+        if model:
+            config.model.model = model
+        if not config.output.container:
+            config.output.container = _container_for_output(output)
+        if input_format and "://" not in str(source):
+            config.input_format = input_format
+        chunks = source_chunks(source, input_format=input_format if "://" in str(source) else None)
+        target, finish, discard = _open_output(output)
+        result = RestoreResult(None, None, 0)
+        try:
+            call = self.stream(config, chunks, timeout=timeout)
+            for response in call:
+                kind = response.WhichOneof("kind")
+                if kind == "chunk":
+                    target.write(response.chunk)
+                    result.bytes_out += len(response.chunk)
+                elif kind == "header":
+                    result.header = response.header
+                elif kind == "progress" and progress is not None:
+                    progress(response.progress)
+                elif kind == "summary":
+                    result.summary = response.summary
+        except grpc.RpcError as exc:
+            discard()
+            raise error_from_rpc(exc) from None
+        except BaseException:
+            discard()
+            raise
+        finish()
+        return result
+
+    # -- other calls -------------------------------------------------------------------------------
+    def restore_frames(self, config: pb.FramesConfig, frames: Iterable[pb.FramesRequest],
+                       *, timeout: float | None = None) -> Iterator[pb.FramesResponse]:
+        """Raw RestoreFrames call; ``frames`` yields frame or reset requests (config is sent first)."""
+
+        def requests() -> Iterator[pb.FramesRequest]:
+            yield pb.FramesRequest(config=config)
+            yield from frames
+
+        try:
+            yield from self.stub.RestoreFrames(requests(), timeout=timeout, metadata=self.metadata)
+        except grpc.RpcError as exc:
+            raise error_from_rpc(exc) from None
+
+    def restore_image(self, image: bytes, model: str, *, output_format: str = "", quality: int = 0,
+                      tile_max_pixels: int = 0, timeout: float | None = None) -> pb.ImageResponse:
+        request = pb.ImageRequest(image=image, model=pb.ModelOptions(model=model, tile_max_pixels=tile_max_pixels),
+                                  output_format=output_format, quality=quality)
+        try:
+            return self.stub.RestoreImage(request, timeout=timeout, metadata=self.metadata)
+        except grpc.RpcError as exc:
+            raise error_from_rpc(exc) from None
+
+    def list_models(self, *, timeout: float | None = 10.0) -> list[pb.ModelInfo]:
+        try:
+            return list(self.stub.ListModels(pb.ListModelsRequest(), timeout=timeout, metadata=self.metadata).models)
+        except grpc.RpcError as exc:
+            raise error_from_rpc(exc) from None
+
+    def server_info(self, *, timeout: float | None = 10.0) -> pb.ServerInfo:
+        try:
+            return self.stub.GetServerInfo(pb.GetServerInfoRequest(), timeout=timeout, metadata=self.metadata)
+        except grpc.RpcError as exc:
+            raise error_from_rpc(exc) from None
+
+
+def _container_for_output(output: str | Path | BinaryIO) -> str:
+    if not isinstance(output, (str, Path)) or str(output) == "-":
+        return "mpegts"
+    suffix = Path(output).suffix.lower()
+    if suffix not in OUTPUT_CONTAINERS:
+        raise ConfigError(f"{output}: the output must be .ts, .mkv or .mp4 (streamable containers), or - for stdout")
+    return OUTPUT_CONTAINERS[suffix]
+
+
+def _open_output(output: str | Path | BinaryIO) -> tuple[BinaryIO, Callable[[], None], Callable[[], None]]:
+    """(writable, finish, discard) for an output path (atomic), "-" (stdout) or a stream."""
+    if not isinstance(output, (str, Path)):
+        return output, lambda: None, lambda: None
+    if str(output) == "-":
+        out = sys.stdout.buffer
+        return out, out.flush, out.flush
+    path = Path(output)
+    try:
+        fd, name = tempfile.mkstemp(prefix=f".{path.stem}.partial-", suffix=path.suffix, dir=path.parent or ".")
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
+    fh = os.fdopen(fd, "wb")
+    lock = threading.Lock()
+
+    def finish() -> None:
+        with lock:
+            fh.close()
+            os.chmod(name, 0o644)
+            os.replace(name, path)
+
+    def discard() -> None:
+        with lock:
+            fh.close()
+            Path(name).unlink(missing_ok=True)
+
+    return fh, finish, discard  # type: ignore[return-value]

@@ -1,0 +1,95 @@
+"""``stream-restore client INPUT OUTPUT --server HOST:PORT``: restore through a running server.
+
+INPUT is a file, a URL or a device PyAV can open (URLs and devices are remuxed to MPEG-TS as packets
+arrive); OUTPUT is a .ts, .mkv or .mp4 file written as the result arrives, or ``-`` for stdout (pipe
+it into a player: ``... - | ffplay -``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..errors import ConfigError
+from .progress import ProgressLine
+from .restore import DEFAULT_MODEL, parse_bitrate
+
+__all__ = ["add_arguments", "run"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("input", help="video file, URL (rtsp://, http://) or device")
+    parser.add_argument("output", help="output .ts, .mkv or .mp4, or - for stdout")
+    parser.add_argument("--server", default="127.0.0.1:50051", help="HOST:PORT of the server")
+    parser.add_argument("-m", "--model", default=DEFAULT_MODEL, help=f"model name (default {DEFAULT_MODEL})")
+    parser.add_argument("--backend", default="", help="backend preference (default: the server's)")
+    parser.add_argument("--codec", default="", help="output encoder (default h264)")
+    parser.add_argument("--crf", type=int, help="constant quality")
+    parser.add_argument("--bitrate", help="target bitrate, e.g. 8M")
+    parser.add_argument("--preset", default="", help="encoder speed preset")
+    parser.add_argument("--tune", default="", help="encoder tuning, e.g. zerolatency")
+    parser.add_argument("--input-format", help="input demuxer or device format (e.g. v4l2, mpegts)")
+    parser.add_argument("--low-latency", action="store_true", help="live mode: minimal buffering on the server")
+    parser.add_argument("--tile-max-pixels", type=int, default=0, help="tile frames above this many pixels")
+    sec = parser.add_argument_group("security")
+    sec.add_argument("--tls", action="store_true", help="use TLS with the system's CA roots")
+    sec.add_argument("--tls-ca", help="PEM CA certificate that signed the server's certificate (implies --tls)")
+    sec.add_argument("--tls-cert", help="client certificate for mutual TLS (PEM)")
+    sec.add_argument("--tls-key", help="client key for mutual TLS (PEM)")
+    sec.add_argument("--server-name", help="expected name in the server certificate")
+    sec.add_argument("--token", help="bearer token (or set it in a file and use --token-file)")
+    sec.add_argument("--token-file", help="file whose first line is the bearer token")
+    parser.add_argument("--timeout", type=float, help="give up after this many seconds")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress display or summary")
+
+
+def _read(path: str | None, what: str) -> bytes | None:
+    if path is None:
+        return None
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{what} {path}: {exc.strerror or exc}") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..client import RestoreClient
+    from ..pipeline.runner import Progress
+    from ..v1 import restore_pb2 as pb
+
+    token = args.token
+    if args.token_file:
+        lines = (_read(args.token_file, "token file") or b"").decode().split()
+        token = lines[0] if lines else None
+    config = pb.RestoreConfig(
+        model=pb.ModelOptions(model=args.model, backend=args.backend, tile_max_pixels=args.tile_max_pixels),
+        output=pb.OutputOptions(codec=args.codec, preset=args.preset, tune=args.tune,
+                                bitrate=parse_bitrate(args.bitrate) if args.bitrate else 0),
+        low_latency=args.low_latency,
+    )
+    if args.crf is not None:
+        config.output.crf = args.crf
+    show = not args.quiet and sys.stderr.isatty()
+    bar = ProgressLine("restoring", enabled=show)
+
+    def on_progress(p: pb.Progress) -> None:
+        bar(Progress(p.frames_done, p.frames_total or None, p.elapsed_seconds, p.fps))
+
+    with RestoreClient(args.server, tls=args.tls, tls_ca=_read(args.tls_ca, "CA file"),
+                       client_cert=_read(args.tls_cert, "client certificate"),
+                       client_key=_read(args.tls_key, "client key"), token=token,
+                       server_name=args.server_name) as client:
+        try:
+            result = client.restore(args.input, args.output, config, input_format=args.input_format,
+                                    progress=on_progress, timeout=args.timeout)
+        finally:
+            bar.finish()
+    if not args.quiet and result.summary is not None:
+        s, h = result.summary, result.header
+        size = f" {h.input.width}x{h.input.height} -> {h.output.width}x{h.output.height}" if h else ""
+        sys.stderr.write(f"restored {s.frames_out} frames{size} in {s.wall_seconds:.1f} s ({s.fps:.2f} fps) "
+                         f"on {args.server} -> {args.output}\n")
+        for warning in s.warnings:
+            sys.stderr.write(f"warning: {warning}\n")
+    return 0

@@ -1,0 +1,104 @@
+"""``stream-restore serve``: run the gRPC service until SIGTERM or Ctrl-C (then stop gracefully).
+
+Settings come from ``--config FILE`` (JSON or TOML, same names as the flags with ``_``), overridden
+by flags. ``--port 0`` picks a free port; the address is printed on stdout as
+``listening on HOST:PORT`` once the server accepts calls.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError
+
+__all__ = ["add_arguments", "build_config", "run"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", type=Path, help="settings file (.json or .toml); flags override it")
+    net = parser.add_argument_group("network")
+    net.add_argument("--host", help="address to listen on (default 127.0.0.1; 0.0.0.0 or [::] for all)")
+    net.add_argument("--port", type=int, help="port (default 50051; 0 picks a free port and prints it)")
+    net.add_argument("--tls-cert", help="PEM certificate chain (turns on TLS)")
+    net.add_argument("--tls-key", help="PEM private key of the certificate")
+    net.add_argument("--tls-client-ca", help="PEM CA that client certificates must chain to (mutual TLS)")
+    net.add_argument("--token-file", help="file of accepted bearer tokens, one per line")
+    net.add_argument("--metrics-port", type=int, help="serve Prometheus metrics over HTTP on this port")
+    lim = parser.add_argument_group("limits")
+    lim.add_argument("--max-streams", type=int, help="concurrent Restore/RestoreFrames calls (default 4)")
+    lim.add_argument("--max-size", help="largest input frame, WxH (default 8192x8192)")
+    lim.add_argument("--max-duration", type=float, help="longest input, seconds (default unlimited)")
+    lim.add_argument("--max-message-bytes", type=int, help="largest gRPC message (default 8 MiB)")
+    lim.add_argument("--idle-timeout", type=float, help="drop a stream silent this long, seconds (default 60)")
+    lim.add_argument("--grace-period", type=float, help="seconds running streams get at shutdown (default 10)")
+    eng = parser.add_argument_group("models")
+    eng.add_argument("--preload", action="append", help="load this model at start (repeatable)")
+    eng.add_argument("--device", help="cpu, cuda or cuda:N (default cpu)")
+    eng.add_argument("--backend", help="auto, torch, onnxruntime or tensorrt (default auto)")
+    eng.add_argument("--precision", choices=["fp32", "fp16", "bf16"])
+    eng.add_argument("--threads", type=int, help="CPU inference threads per engine")
+    eng.add_argument("--tile-max-pixels", type=int, help="tile frames above this many input pixels")
+    parser.add_argument("--log-json", action="store_true", help="structured logs, one JSON object per line")
+
+
+def build_config(args: argparse.Namespace) -> Any:
+    """The ServerConfig from the config file and the flags (flags win)."""
+    from ..server.config import load_config_file, merge_config
+    from .restore import parse_size
+
+    settings: dict[str, Any] = load_config_file(args.config) if args.config else {}
+    flags = {
+        "host": args.host, "port": args.port, "tls_cert": args.tls_cert, "tls_key": args.tls_key,
+        "tls_client_ca": args.tls_client_ca, "token_file": args.token_file, "metrics_port": args.metrics_port,
+        "max_streams": args.max_streams, "max_duration": args.max_duration,
+        "max_message_bytes": args.max_message_bytes, "idle_timeout": args.idle_timeout,
+        "grace_period": args.grace_period, "device": args.device, "backend": args.backend,
+        "precision": args.precision, "threads": args.threads, "tile_max_pixels": args.tile_max_pixels,
+    }
+    if args.preload:
+        flags["preload"] = tuple(args.preload)
+    if args.max_size:
+        width, height = parse_size(args.max_size)
+        flags.update(max_width=width, max_height=height, max_pixels=width * height)
+    settings.update({k: v for k, v in flags.items() if v is not None})
+    return merge_config(settings)
+
+
+async def _serve(config: Any) -> None:
+    from ..server import RestoreServer
+
+    server = RestoreServer(config)
+    port = await server.start()
+    host = config.host if ":" not in config.host else f"[{config.host}]"
+    extra = f" (metrics on port {server.metrics_port})" if server.metrics_port is not None else ""
+    sys.stdout.write(f"listening on {host}:{port}{extra}\n")
+    sys.stdout.flush()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    logging.getLogger("stream_restore").warning(
+        "stopping: no new calls; running streams get %.0f s to finish", config.grace_period)
+    await server.stop()
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..server.logs import configure_logging
+
+    config = build_config(args)
+    if config.device.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise ConfigError("--device cuda: CUDA is not available on this machine")
+    verbose = getattr(args, "verbose", 0)
+    configure_logging(logging.DEBUG if verbose > 1 else logging.INFO, args.log_json)
+    asyncio.run(_serve(config))
+    return 0

@@ -1,0 +1,135 @@
+"""Build, start and stop the gRPC server: servicer, interceptors, health, reflection, TLS, metrics.
+
+:class:`RestoreServer` is used by ``stream-restore serve`` (which adds signal handling) and by tests
+and the demo, which run it in-process on a free port::
+
+    server = RestoreServer(ServerConfig(port=0))
+    port = await server.start()
+    ...
+    await server.stop()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import grpc
+import grpc.aio
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from ..backends import BackendOptions
+from ..v1 import restore_pb2 as pb
+from ..v1 import restore_pb2_grpc as pb_grpc
+from .config import ServerConfig
+from .engines import EnginePool
+from .interceptors import AuthInterceptor, CallInterceptor
+from .metrics import ServerMetrics
+from .servicer import RestorerServicer
+from .state import ServerState, worker_threads
+from .streams import StreamSlots
+
+__all__ = ["SERVICE_NAME", "RestoreServer"]
+
+log = logging.getLogger(__name__)
+
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Restorer"].full_name  # "stream_restore.v1.Restorer"
+
+
+class RestoreServer:
+    """One gRPC server with its engines, limits and metrics."""
+
+    def __init__(self, config: ServerConfig) -> None:
+        self.config = config
+        self.metrics = ServerMetrics()
+        engines = EnginePool(
+            BackendOptions(device=config.device, precision=config.precision, threads=config.threads),
+            config.backend,
+            config.tile_max_pixels,
+        )
+        self._executor = ThreadPoolExecutor(config.workers, thread_name_prefix="restore-worker")
+        self.state = ServerState(config, engines, StreamSlots(config.max_streams), self.metrics, self._executor)
+        self.port: int | None = None
+        self.metrics_port: int | None = None
+        self._server: grpc.aio.Server | None = None
+        self._health = health.aio.HealthServicer()
+        self._http: Any = None
+
+    # -- lifecycle --------------------------------------------------------------------------
+    async def start(self) -> int:
+        """Load the preloaded models, bind, start serving; returns the bound port."""
+        config = self.config
+        loop = asyncio.get_running_loop()
+        for model in config.preload:
+            await loop.run_in_executor(self._executor, self.state.engines.get, model, "")
+        size = config.max_message_bytes
+        interceptors: list[grpc.aio.ServerInterceptor] = [CallInterceptor(self.metrics)]
+        if config.tokens:
+            interceptors.append(AuthInterceptor(config.tokens, self.metrics))
+        server = grpc.aio.server(
+            interceptors=interceptors,
+            options=[
+                ("grpc.max_receive_message_length", size),
+                ("grpc.max_send_message_length", size),
+                ("grpc.so_reuseport", 0),
+            ],
+        )
+        pb_grpc.add_RestorerServicer_to_server(RestorerServicer(self.state), server)
+        health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
+        reflection.enable_server_reflection(
+            (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME), server
+        )
+        address = config.address
+        if config.tls is not None:
+            credentials = grpc.ssl_server_credentials(
+                [(config.tls.private_key, config.tls.certificate)],
+                root_certificates=config.tls.client_ca,
+                require_client_auth=config.tls.client_ca is not None,
+            )
+            port = server.add_secure_port(address, credentials)
+        else:
+            port = server.add_insecure_port(address)
+        if port == 0:
+            from ..errors import ConfigError
+
+            raise ConfigError(f"cannot listen on {address} (in use, or not a local address)")
+        await server.start()
+        self._server, self.port = server, port
+        if config.metrics_port is not None:
+            self._http = self.metrics.serve_http(config.host, config.metrics_port)
+            self.metrics_port = int(self._http.server_port)
+        await self._health.set("", health_pb2.HealthCheckResponse.SERVING)
+        await self._health.set(SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
+        log.info("serving on %s:%d (%s)", config.host, port, "TLS" if config.tls else "plaintext")
+        return port
+
+    async def stop(self, grace: float | None = None) -> None:
+        """Stop accepting calls, give running ones ``grace`` seconds (default from config), cancel the rest."""
+        if self._server is None:
+            return
+        await self._health.enter_graceful_shutdown()
+        await self._server.stop(self.config.grace_period if grace is None else grace)
+        self._server = None
+        if self._http is not None:
+            self._http.shutdown()
+            self._http.server_close()
+            self._http = None
+        await asyncio.get_running_loop().run_in_executor(self._executor, self.state.engines.close)
+        self._executor.shutdown(wait=False)
+
+    async def wait_for_termination(self) -> None:
+        if self._server is not None:
+            await self._server.wait_for_termination()
+
+    # -- introspection ----------------------------------------------------------------------------
+    def stats(self) -> dict[str, int]:
+        """The server's own counters: streams running and started, threads working for calls."""
+        return {
+            "active_streams": self.state.slots.active,
+            "streams_started": self.state.slots.started,
+            "call_threads": self.state.slots.threads,
+            "worker_threads": worker_threads(),
+        }

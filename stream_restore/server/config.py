@@ -1,0 +1,155 @@
+"""The server's typed, frozen configuration, built once from flags and an optional config file.
+
+A config file is JSON (``.json``) or TOML (``.toml``, read with :mod:`tomllib`) holding the same
+keys as :class:`ServerConfig`'s fields (``max_streams = 4``, ``preload = ["bicubic-x2"]``); command
+line flags override it. Nothing below this module reads files or the environment for settings.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from ..config import Limits
+from ..errors import ConfigError
+
+__all__ = ["ServerConfig", "TlsConfig", "load_config_file", "merge_config"]
+
+
+@dataclass(frozen=True)
+class TlsConfig:
+    """Server certificate chain and key (PEM bytes); a client CA turns on mutual TLS."""
+
+    certificate: bytes
+    private_key: bytes
+    client_ca: bytes | None = None  # PEM roots; when set, clients must present a certificate
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """Everything that decides how the server runs."""
+
+    host: str = "127.0.0.1"
+    port: int = 50051  # 0 picks a free port
+    tls: TlsConfig | None = None
+    tokens: frozenset[str] = frozenset()  # accepted bearer tokens; empty = no authentication
+    max_streams: int = 4  # concurrent Restore + RestoreFrames calls
+    limits: Limits = field(default_factory=Limits)
+    max_message_bytes: int = 8 * 1024 * 1024  # per gRPC message, both directions
+    max_image_bytes: int = 64 * 1024 * 1024  # encoded RestoreImage input
+    input_buffer_bytes: int = 4 * 1024 * 1024  # input bytes held per stream before flow control pushes back
+    output_buffer_chunks: int = 64  # encoded output writes held per stream before the encoder waits
+    output_chunk_bytes: int = 256 * 1024  # writes are coalesced into messages of at most this size
+    idle_timeout: float = 60.0  # seconds without a request message before a stream is dropped
+    grace_period: float = 10.0  # seconds running streams get to finish on shutdown
+    preload: tuple[str, ...] = ()  # models loaded at start
+    device: str = "cpu"
+    backend: str = "auto"
+    precision: str = "fp32"
+    threads: int | None = None  # intra-op CPU threads per engine
+    tile_max_pixels: int | None = None  # server-wide tiling budget (input pixels per call)
+    metrics_port: int | None = None  # Prometheus HTTP endpoint; None = off, 0 = a free port
+    workers: int = 8  # threads serving unary calls (images) and engine loading
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.port <= 65535:
+            raise ConfigError(f"port must be within 0..65535, got {self.port}")
+        if self.max_streams < 1:
+            raise ConfigError("max_streams must be at least 1")
+        if self.max_message_bytes < 64 * 1024:
+            raise ConfigError("max_message_bytes must be at least 64 KiB")
+        if self.idle_timeout <= 0 or self.grace_period < 0:
+            raise ConfigError("idle_timeout must be positive and grace_period not negative")
+        if self.input_buffer_bytes < 1024 or self.output_buffer_chunks < 1 or self.output_chunk_bytes < 1024:
+            raise ConfigError("stream buffers are too small")
+        if self.metrics_port is not None and not 0 <= self.metrics_port <= 65535:
+            raise ConfigError(f"metrics_port must be within 0..65535, got {self.metrics_port}")
+
+    @property
+    def address(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host and not self.host.startswith("[") else self.host
+        return f"{host}:{self.port}"
+
+
+_LIMIT_KEYS = {"max_width", "max_height", "max_pixels", "max_duration"}
+_PATH_KEYS = {"tls_cert", "tls_key", "tls_client_ca", "token_file"}
+
+
+def load_config_file(path: Path) -> dict[str, Any]:
+    """The settings of a JSON or TOML file as a flat dict (validated by :func:`merge_config`)."""
+    try:
+        text = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config file ({exc.strerror or exc})") from None
+    try:
+        if path.suffix.lower() == ".toml":
+            data = tomllib.loads(text.decode())
+        elif path.suffix.lower() == ".json":
+            data = json.loads(text)
+        else:
+            raise ConfigError(f"{path}: config files must end in .json or .toml")
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: invalid config file ({exc})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the config file must hold a table of settings")
+    base = path.parent
+    for key in _PATH_KEYS & data.keys():  # relative paths are relative to the file
+        data[key] = str(base / str(data[key]))
+    return data
+
+
+def _read(path: str, what: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{what} {path}: {exc.strerror or exc}") from None
+
+
+def read_tokens(path: str) -> frozenset[str]:
+    """Bearer tokens from a file: one per line; blank lines and ``#`` comments are ignored."""
+    lines = _read(path, "token file").decode(errors="replace").splitlines()
+    tokens = frozenset(line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#"))
+    if not tokens:
+        raise ConfigError(f"token file {path} holds no token")
+    return tokens
+
+
+def merge_config(settings: dict[str, Any]) -> ServerConfig:
+    """A validated :class:`ServerConfig` from flat settings (file values overridden by flags).
+
+    Besides the field names, accepts ``max_width``/``max_height``/``max_pixels``/``max_duration``
+    (input limits), ``tls_cert``/``tls_key``/``tls_client_ca`` and ``token_file`` (paths).
+    """
+    names = {f.name for f in fields(ServerConfig)} - {"tls", "limits", "tokens"}
+    unknown = set(settings) - names - _LIMIT_KEYS - _PATH_KEYS - {"tokens"}
+    if unknown:
+        raise ConfigError(f"unknown server settings: {', '.join(sorted(unknown))}")
+    values: dict[str, Any] = {k: v for k, v in settings.items() if k in names and v is not None}
+    if "preload" in values:
+        preload = values["preload"]
+        values["preload"] = tuple([preload] if isinstance(preload, str) else preload)
+    limits = {k: settings[k] for k in _LIMIT_KEYS if settings.get(k) is not None}
+    if "max_width" in limits or "max_height" in limits:
+        limits.setdefault("max_pixels", limits.get("max_width", 8192) * limits.get("max_height", 8192))
+    tokens = set(settings.get("tokens") or ())
+    if settings.get("token_file"):
+        tokens |= read_tokens(settings["token_file"])
+    tls = None
+    if settings.get("tls_cert") or settings.get("tls_key"):
+        if not (settings.get("tls_cert") and settings.get("tls_key")):
+            raise ConfigError("TLS needs both a certificate and a key")
+        tls = TlsConfig(
+            certificate=_read(settings["tls_cert"], "TLS certificate"),
+            private_key=_read(settings["tls_key"], "TLS key"),
+            client_ca=_read(settings["tls_client_ca"], "client CA") if settings.get("tls_client_ca") else None,
+        )
+    elif settings.get("tls_client_ca"):
+        raise ConfigError("mutual TLS (a client CA) needs a server certificate and key")
+    try:
+        config = ServerConfig(**values, limits=Limits(**limits), tokens=frozenset(tokens), tls=tls)
+    except TypeError as exc:
+        raise ConfigError(f"invalid server settings: {exc}") from None
+    return replace(config)

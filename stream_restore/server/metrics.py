@@ -1,0 +1,50 @@
+"""Prometheus metrics of one server, in its own registry (several servers can live in one process)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+
+__all__ = ["ServerMetrics"]
+
+_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+@dataclass
+class ServerMetrics:
+    """Counters, gauges and histograms the servicer and interceptors update."""
+
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+    def __post_init__(self) -> None:
+        r = self.registry
+        self.active_streams = Gauge("stream_restore_active_streams", "Restore/RestoreFrames calls running", registry=r)
+        self.frames_in = Counter("stream_restore_frames_in", "Input frames decoded or received", registry=r)
+        self.frames_out = Counter("stream_restore_frames_out", "Restored frames sent", registry=r)
+        self.bytes_in = Counter("stream_restore_bytes_in", "Encoded input bytes received", registry=r)
+        self.bytes_out = Counter("stream_restore_bytes_out", "Encoded output bytes sent", registry=r)
+        self.calls = Counter("stream_restore_calls", "Calls finished, by method and status code",
+                             ["method", "code"], registry=r)
+        self.errors = Counter("stream_restore_errors", "Calls that ended in an error, by status code",
+                              ["code"], registry=r)
+        self.stage_seconds = Histogram(
+            "stream_restore_stage_seconds", "Busy seconds per frame and pipeline stage",
+            ["stage"], buckets=_LATENCY_BUCKETS, registry=r,
+        )
+        self.call_seconds = Histogram("stream_restore_call_seconds", "Call duration by method", ["method"],
+                                      buckets=(*_LATENCY_BUCKETS, 30.0, 60.0, 300.0), registry=r)
+
+    def observe_run(self, frames: int, decode: float, infer: float, encode: float) -> None:
+        """Record a finished run's per-frame stage latencies (mean busy time per frame)."""
+        if frames <= 0:
+            return
+        for stage, seconds in (("decode", decode), ("infer", infer), ("encode", encode)):
+            self.stage_seconds.labels(stage).observe(seconds / frames)
+
+    def serve_http(self, host: str, port: int) -> Any:
+        """Start the /metrics endpoint (a daemon thread); returns the HTTP server (``server_port``,
+        ``shutdown()``)."""
+        server, _thread = start_http_server(port, addr=host, registry=self.registry)
+        return server

@@ -1,0 +1,48 @@
+"""The one table that turns errors into gRPC status codes.
+
+Caller errors never become INTERNAL: only exceptions that are not :class:`StreamRestoreError`
+(bugs, unexpected library failures) and :class:`OutputError` (the server failed to encode or
+write its own output stream: a server fault) do.
+"""
+
+from __future__ import annotations
+
+import grpc
+
+from ..errors import (
+    AuthError,
+    CancelledError,
+    ConfigError,
+    InputError,
+    LimitExceededError,
+    ModelNotFoundError,
+    OutputError,
+    StreamRestoreError,
+)
+
+__all__ = ["STATUS_TABLE", "IdleTimeoutError", "status_for"]
+
+
+class IdleTimeoutError(StreamRestoreError):
+    """The client sent nothing for longer than the server's idle timeout."""
+
+
+# First match wins: subclasses before their bases.
+STATUS_TABLE: tuple[tuple[type[BaseException], grpc.StatusCode], ...] = (
+    (InputError, grpc.StatusCode.INVALID_ARGUMENT),  # also UnsupportedError
+    (ConfigError, grpc.StatusCode.INVALID_ARGUMENT),
+    (ModelNotFoundError, grpc.StatusCode.NOT_FOUND),
+    (LimitExceededError, grpc.StatusCode.RESOURCE_EXHAUSTED),
+    (AuthError, grpc.StatusCode.UNAUTHENTICATED),
+    (CancelledError, grpc.StatusCode.CANCELLED),
+    (IdleTimeoutError, grpc.StatusCode.DEADLINE_EXCEEDED),
+    (OutputError, grpc.StatusCode.INTERNAL),  # our own output stream: a server fault
+)
+
+
+def status_for(error: BaseException) -> grpc.StatusCode:
+    """The status code a call that failed with ``error`` ends with."""
+    for kind, code in STATUS_TABLE:
+        if isinstance(error, kind):
+            return code
+    return grpc.StatusCode.INTERNAL

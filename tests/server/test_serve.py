@@ -1,0 +1,90 @@
+"""The ``serve`` command: config files, metrics endpoint, graceful shutdown on SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from stream_restore.client import RestoreClient
+from stream_restore.errors import ConfigError, StreamRestoreError
+from stream_restore.server.config import load_config_file, merge_config
+from stream_restore.v1 import restore_pb2 as pb
+
+
+def test_config_files(tmp_path: Path) -> None:
+    (tmp_path / "tokens.txt").write_text("# tokens\nalpha\n\nbeta\n")
+    toml = tmp_path / "server.toml"
+    toml.write_text('port = 0\nmax_streams = 2\npreload = ["identity"]\nmax_width = 640\nmax_height = 480\n'
+                    'max_duration = 60.0\ntoken_file = "tokens.txt"\n')
+    config = merge_config(load_config_file(toml))
+    assert config.max_streams == 2 and config.preload == ("identity",)
+    assert (config.limits.max_width, config.limits.max_pixels, config.limits.max_duration) == (640, 640 * 480, 60.0)
+    assert config.tokens == {"alpha", "beta"}
+    js = tmp_path / "server.json"
+    js.write_text('{"port": 0, "idle_timeout": 5}')
+    assert merge_config(load_config_file(js)).idle_timeout == 5
+    js.write_text('{"prot": 0}')
+    with pytest.raises(ConfigError, match="unknown server settings: prot"):
+        merge_config(load_config_file(js))
+    with pytest.raises(ConfigError, match="max_streams"):
+        merge_config({"max_streams": 0})
+
+
+def test_metrics_endpoint(make_server, ts_clip: Path, tmp_path: Path) -> None:
+    with make_server(metrics_port=0) as running, running.client() as client:
+        client.restore(ts_clip, tmp_path / "out.ts", model="identity", timeout=60)
+        with pytest.raises(Exception, match="NOT_FOUND"):
+            client.restore(ts_clip, tmp_path / "bad.ts", model="nope", timeout=60)
+        page = urllib.request.urlopen(f"http://127.0.0.1:{running.server.metrics_port}/metrics", timeout=10).read().decode()
+    assert "stream_restore_active_streams 0.0" in page
+    assert "stream_restore_frames_out_total 12.0" in page
+    assert 'stream_restore_errors_total{code="NOT_FOUND"} 1.0' in page
+    assert 'stream_restore_stage_seconds_count{stage="infer"} 1.0' in page
+
+
+def _held(data: bytes, release: threading.Event) -> object:
+    yield data[: len(data) // 2]
+    release.wait(30)
+    yield data[len(data) // 2 :]
+
+
+@pytest.mark.slow
+def test_serve_command_stops_gracefully_on_sigterm(ts_clip: Path, tmp_path: Path) -> None:
+    config = tmp_path / "server.toml"
+    config.write_text('host = "127.0.0.1"\nport = 0\nbackend = "torch"\ngrace_period = 20.0\n')
+    process = subprocess.Popen(
+        [sys.executable, "-m", "stream_restore", "serve", "--config", str(config), "--preload", "identity"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        line = process.stdout.readline()  # type: ignore[union-attr]
+        assert line.startswith("listening on 127.0.0.1:"), line + process.stderr.read()  # type: ignore[union-attr]
+        address = line.split()[2]
+        release = threading.Event()
+        with RestoreClient(address) as client:
+            request = pb.RestoreConfig(model=pb.ModelOptions(model="identity"))
+            call = client.stream(request, _held(ts_clip.read_bytes(), release), timeout=60)
+            while client.server_info().active_streams < 1:
+                time.sleep(0.05)
+            process.send_signal(signal.SIGTERM)
+            time.sleep(0.5)
+            with pytest.raises(StreamRestoreError):  # no new calls once stopping
+                client.list_models(timeout=2)
+            release.set()  # the running stream is allowed to finish
+            kinds = [r.WhichOneof("kind") for r in call]
+            assert kinds[0] == "header" and kinds[-1] == "summary"
+        assert process.wait(30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
