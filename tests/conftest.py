@@ -181,3 +181,17 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"shared data folder {SHARED_DATA} is missing")
     return SHARED_DATA
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _hermetic_working_directory(tmp_path_factory: pytest.TempPathFactory):
+    """Run the suite from a scratch folder: caches the backends write under the working directory
+    (``engines/cache``: ONNX exports, the auto backend's timings) stay out of the checkout."""
+    import os
+
+    previous = os.getcwd()
+    os.chdir(tmp_path_factory.mktemp("cwd"))
+    try:
+        yield
+    finally:
+        os.chdir(previous)

@@ -49,10 +49,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     enc.add_argument("--fps", help="frame rate for image inputs written as video (default 25)")
     enc.add_argument("--quality", type=int, help="JPEG/WebP output quality 1-100")
     run_group = parser.add_argument_group("execution")
-    run_group.add_argument("--device", default="cpu", help="cpu or cuda[:N] (default cpu)")
-    run_group.add_argument("--backend", default="auto", help="inference backend (default auto)")
+    run_group.add_argument("--device", default="cpu", help="cpu, cuda[:N] or auto (default cpu)")
+    run_group.add_argument("--backend", default="auto",
+                           help="auto, torch, onnxruntime or tensorrt (default auto: the fastest available)")
     run_group.add_argument("--precision", default="fp32", choices=["fp32", "fp16", "bf16"])
     run_group.add_argument("--threads", type=int, help="CPU threads for inference")
+    run_group.add_argument("--compile", action="store_true", help="torch.compile the model (torch backend)")
+    run_group.add_argument("--tile-max-pixels", type=int,
+                           help="split frames larger than this many input pixels into overlapping tiles")
+    run_group.add_argument("--tile-overlap", type=int, help="pixels shared by neighbouring tiles (default from the model)")
+    run_group.add_argument("--cache-dir", default="engines/cache",
+                           help="ONNX exports, TensorRT engines and backend timings (default engines/cache)")
     run_group.add_argument("--no-scene-detect", action="store_true", help="never reset recurrent state on cuts")
     run_group.add_argument("--max-size", default="8192x8192", help="largest accepted input, WxH (default 8192x8192)")
     run_group.add_argument("--input-format", help="force the input container format (e.g. mpegts)")
@@ -66,8 +73,10 @@ def build_job(args: argparse.Namespace) -> RestoreJob:
 
         if not torch.cuda.is_available():
             raise ConfigError("--device cuda: CUDA is not available on this machine")
-    elif args.device != "cpu":
-        raise ConfigError(f"--device must be cpu or cuda[:N], not {args.device!r}")
+    elif args.device not in ("cpu", "auto"):
+        raise ConfigError(f"--device must be cpu, cuda[:N] or auto, not {args.device!r}")
+    if args.tile_max_pixels is not None and args.tile_max_pixels < 64:
+        raise ConfigError("--tile-max-pixels must be at least 64")
     max_w, max_h = parse_size(args.max_size)
     try:
         fps = Fraction(args.fps) if args.fps else None
@@ -76,7 +85,15 @@ def build_job(args: argparse.Namespace) -> RestoreJob:
     return RestoreJob(
         model=args.model,
         backend=args.backend,
-        backend_options=BackendOptions(device=args.device, precision=args.precision, threads=args.threads),
+        backend_options=BackendOptions(
+            device=args.device,
+            precision=args.precision,
+            threads=args.threads,
+            compile=args.compile,
+            cache_dir=args.cache_dir,
+            tile_max_pixels=args.tile_max_pixels,
+            tile_overlap=args.tile_overlap,
+        ),
         encode=EncodeOptions(
             codec=args.codec,
             crf=args.crf,

@@ -1,0 +1,76 @@
+"""Inference engines behind one protocol (:class:`Backend`), and the factory that picks one.
+
+Backends: ``torch`` (eager or compiled, CPU/CUDA), ``onnxruntime`` (CPU; CUDA/TensorRT providers
+when installed), ``tensorrt`` (cached engines on CUDA) and ``auto`` (the best of these that loads
+here). Heavy optional modules (onnxruntime, tensorrt) are imported only when their backend loads.
+Setting ``BackendOptions.tile_max_pixels`` wraps the backend in :class:`TiledBackend`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import torch
+
+from ..errors import ConfigError
+from ..models.registry import ModelSpec
+from .base import Backend, BackendOptions, InferenceResult, ShapeProfile
+from .tiled import TiledBackend
+from .torch_backend import TorchBackend
+
+__all__ = [
+    "BACKENDS",
+    "Backend",
+    "BackendOptions",
+    "InferenceResult",
+    "ShapeProfile",
+    "TiledBackend",
+    "TorchBackend",
+    "create_backend",
+    "resolve_device",
+]
+
+BACKENDS = ("auto", "torch", "onnxruntime", "tensorrt")
+
+
+def resolve_device(device: str) -> str:
+    """Turn "auto" into "cuda" when CUDA is usable, else "cpu"; other names pass through."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+def _create_plain(spec: ModelSpec, name: str, options: BackendOptions) -> Backend:
+    if name == "torch":
+        return TorchBackend(spec, options)
+    if name == "onnxruntime":
+        from .onnxruntime_backend import OnnxRuntimeBackend
+
+        return OnnxRuntimeBackend(spec, options)
+    if name == "tensorrt":
+        from .tensorrt_backend import TensorRTBackend
+
+        return TensorRTBackend(spec, options)
+    if name == "auto":
+        from .auto import AutoBackend
+
+        return AutoBackend(spec, options, lambda candidate, opts: _create_plain(spec, candidate, opts))
+    raise ConfigError(f"unknown backend {name!r}; available: {', '.join(BACKENDS)}")
+
+
+def create_backend(spec: ModelSpec, name: str, options: BackendOptions) -> Backend:
+    """Instantiate (not load) the backend called ``name`` for ``spec``.
+
+    The device "auto" resolves to CUDA when available. With ``options.tile_max_pixels`` set, the
+    backend comes wrapped in a :class:`TiledBackend` with that budget and ``options.tile_overlap``.
+    """
+    if options.device == "auto":
+        options = replace(options, device=resolve_device(options.device))
+    try:
+        torch.device(options.device)
+    except RuntimeError:
+        raise ConfigError(f"unknown device {options.device!r}; use cpu, cuda, cuda:N or auto") from None
+    backend = _create_plain(spec, name, options)
+    if options.tile_max_pixels is not None:
+        return TiledBackend(backend, options.tile_max_pixels, options.tile_overlap)
+    return backend

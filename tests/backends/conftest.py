@@ -1,0 +1,21 @@
+"""Fixtures for backend tests: test-only toy models registered for the session, removed after."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from stream_restore.models import registry
+
+from .toy_models import TOY_SPECS
+
+
+@pytest.fixture(scope="session", autouse=True)
+def toy_models() -> Iterator[None]:
+    """Register the toy models (recurrent, window) for the tests, and unregister them afterwards."""
+    for spec in TOY_SPECS:
+        registry.register(spec)
+    yield
+    for spec in TOY_SPECS:
+        registry._REGISTRY.pop(spec.name, None)
