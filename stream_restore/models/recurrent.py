@@ -1,0 +1,44 @@
+"""Shared machinery of the causal recurrent models (``vsr-x*``, ``vdeblur``).
+
+A recurrent module implements ``step(window[N,3,3,H,W], state) -> (y, new_state)`` for the window
+(previous, current, next frame) and gets ``forward`` (the registry's calling convention) and
+``forward_clip`` (a whole clip in one call, what training uses) from :class:`RecurrentModel`.
+Both run exactly the same per-frame computation, so streaming frame by frame with the carried
+state equals processing the clip at once. At clip edges the missing neighbour is the edge frame
+repeated, which is also what the streaming pipeline feeds at the start and end of a video.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+__all__ = ["RecurrentModel"]
+
+
+class RecurrentModel(nn.Module):
+    """Base class: one past and one future frame of look-ahead plus a hidden state tensor."""
+
+    past_frames = 1
+    future_frames = 1
+
+    def step(self, window: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        raise NotImplementedError
+
+    def initial_state(self, n: int, h: int, w: int) -> torch.Tensor:
+        raise NotImplementedError
+
+    def forward(self, x: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """x[N,3,3,H,W] (t-1, t, t+1) and the state after frame t-1 -> (y_t, state after t)."""
+        return self.step(x, state)
+
+    def forward_clip(self, clip: torch.Tensor) -> torch.Tensor:
+        """Restore every frame of ``clip[N,T,3,H,W]`` from the zero state: ``[N,T,3,sH,sW]``."""
+        n, t, _, h, w = clip.shape
+        state = self.initial_state(n, h, w).to(clip)
+        outputs = []
+        for i in range(t):
+            window = torch.stack([clip[:, max(i - 1, 0)], clip[:, i], clip[:, min(i + 1, t - 1)]], dim=1)
+            y, state = self.step(window, state)
+            outputs.append(y)
+        return torch.stack(outputs, dim=1)

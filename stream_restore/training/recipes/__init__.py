@@ -1,0 +1,1 @@
+"""One recipe per shipped model; each module exposes ``RECIPE``."""

@@ -1,0 +1,7 @@
+"""sr-compact-x4: bicubic-degraded T91+BSDS200 crops, Charbonnier loss, Adam with cosine decay."""
+
+from __future__ import annotations
+
+from ..recipe import Recipe
+
+RECIPE = Recipe(model="sr-compact-x4", kind="sr", steps=1600, batch=16, patch=28, lr=1e-3)

@@ -1,0 +1,174 @@
+"""Batch samplers: turn preloaded images into (input, target) training batches on the fly.
+
+Each sampler draws every random choice from the ``torch.Generator`` it is called with, so the
+stream of batches is a pure function of the generator state (saved in checkpoints for exact
+resume). Shapes: single-frame ``x[N,3,p,p] -> y[N,3,sp,sp]``; clips ``x[N,L,3,p,p] -> y[N,L,3,sp,sp]``
+with ``p`` the input patch side in pixels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+
+from .camera import random_path, render_clip
+from .degradations import add_sensor_noise, blur, gaussian_kernel, motion_kernel, quantize, uniform
+from .resize import imresize
+
+__all__ = ["DeblurSampler", "SRSampler", "VideoDeblurSampler", "VideoSRSampler", "augment"]
+
+Batch = tuple[torch.Tensor, torch.Tensor]
+_MARGIN = 2  # LR pixels of context cropped away after downscaling (bicubic footprint)
+
+
+def _randint(gen: torch.Generator, high: int) -> int:
+    return int(torch.randint(max(high, 1), (), generator=gen))
+
+
+def augment(x: torch.Tensor, code: int) -> torch.Tensor:
+    """One of the 8 flips/rotations of the square patch(es) ``x[..., H, W]``, chosen by ``code``."""
+    if code & 1:
+        x = x.flip(-1)
+    if code & 2:
+        x = x.flip(-2)
+    if code & 4:
+        x = x.transpose(-1, -2)
+    return x
+
+
+def _crop(image: torch.Tensor, side: int, gen: torch.Generator) -> torch.Tensor:
+    _, h, w = image.shape
+    top, left = _randint(gen, h - side + 1), _randint(gen, w - side + 1)
+    return image[:, top : top + side, left : left + side]
+
+
+@dataclass
+class SRSampler:
+    """Bicubic (MATLAB, antialiased, 8-bit) SR pairs from random crops of still images."""
+
+    images: Sequence[torch.Tensor]
+    scale: int
+    patch: int
+    batch: int
+
+    def __call__(self, gen: torch.Generator) -> Batch:
+        s, side = self.scale, (self.patch + 2 * _MARGIN) * self.scale
+        crops = []
+        for _ in range(self.batch):
+            image = self.images[_randint(gen, len(self.images))]
+            crops.append(augment(_crop(image, side, gen), _randint(gen, 8)))
+        hr = torch.stack(crops)
+        lr = quantize(imresize(hr, 1.0 / s))
+        m = _MARGIN
+        return lr[..., m:-m, m:-m], hr[..., m * s : -m * s, m * s : -m * s]
+
+
+@dataclass
+class VideoSRSampler:
+    """Synthetic clips (smooth random camera paths over stills) downscaled with MATLAB bicubic."""
+
+    images: Sequence[torch.Tensor]
+    scale: int
+    patch: int
+    batch: int
+    frames: int
+    max_speed: float = 3.0  # HR pixels per frame
+    # Render at ``supersample`` x the HR size and downscale (antialiased): HR frames stay as sharp as
+    # real footage instead of carrying the bicubic interpolation blur of sub-pixel resampling.
+    supersample: int = 1
+
+    def __call__(self, gen: torch.Generator) -> Batch:
+        s, side = self.scale, (self.patch + 2 * _MARGIN) * self.scale
+        k = self.supersample
+        clips = []
+        for _ in range(self.batch):
+            image = self.images[_randint(gen, len(self.images))]
+            hw = (image.shape[-2], image.shape[-1])
+            path = random_path(gen, hw, side * k, self.frames, self.max_speed * s / 2 * k)
+            clip = render_clip(image, path, [float(t) for t in range(self.frames)], side * k)
+            if k > 1:
+                clip = imresize(clip, 1.0 / k)
+            clips.append(augment(clip, _randint(gen, 8)))
+        hr = quantize(torch.stack(clips))  # [N, L, 3, S, S]
+        lr = quantize(imresize(hr, 1.0 / s))
+        m = _MARGIN
+        return lr[..., m:-m, m:-m], hr[..., m * s : -m * s, m * s : -m * s]
+
+
+def _random_kernel(gen: torch.Generator, bank: Sequence[torch.Tensor], size: int) -> torch.Tensor:
+    """Camera-shake trajectory (50%), a bank kernel (25%, if any) or an anisotropic Gaussian."""
+    u = uniform(gen, 0.0, 1.0)
+    if u < 0.5 or (u < 0.75 and not bank):
+        return motion_kernel(gen, size=size, length=uniform(gen, 0.3, 1.0))
+    if u < 0.75:
+        k = bank[_randint(gen, len(bank))]
+        return augment(k, _randint(gen, 8))
+    return gaussian_kernel(
+        uniform(gen, 0.3, 3.0), uniform(gen, 0.3, 3.0), uniform(gen, 0.0, 3.1416), size=size
+    )
+
+
+@dataclass
+class DeblurSampler:
+    """Blurred+noisy / sharp pairs: random shake trajectories, bank kernels and Gaussians."""
+
+    images: Sequence[torch.Tensor]
+    patch: int
+    batch: int
+    kernel_bank: Sequence[torch.Tensor] = ()
+    kernel_size: int = 25
+    max_noise: float = 0.01
+
+    def __call__(self, gen: torch.Generator) -> Batch:
+        pad = self.kernel_size // 2
+        blurred, sharp = [], []
+        for _ in range(self.batch):
+            image = self.images[_randint(gen, len(self.images))]
+            crop = augment(_crop(image, self.patch + 2 * pad, gen), _randint(gen, 8))
+            k = _random_kernel(gen, self.kernel_bank, self.kernel_size)
+            kp = (self.kernel_size - k.shape[-1]) // 2
+            if kp > 0:
+                k = torch.nn.functional.pad(k, (kp, kp, kp, kp))
+            b = blur(crop[None], k, valid=True)[0]
+            b = add_sensor_noise(b, gen, uniform(gen, 0.0, self.max_noise))
+            blurred.append(quantize(b))
+            sharp.append(crop[:, pad:-pad, pad:-pad])
+        return torch.stack(blurred), torch.stack(sharp)
+
+
+@dataclass
+class VideoDeblurSampler:
+    """GoPro-style blurred clips: each frame averages ``sub`` sub-frames of a faster synthetic clip.
+
+    The sharp target of a frame is its middle sub-frame. Exposure (how many of the ``sub``
+    sub-frames are averaged) varies per clip, so blur length varies.
+    """
+
+    images: Sequence[torch.Tensor]
+    patch: int
+    batch: int
+    frames: int
+    sub: int = 7
+    max_speed: float = 12.0  # pixels per frame
+
+    def __call__(self, gen: torch.Generator) -> Batch:
+        blurred, sharp = [], []
+        for _ in range(self.batch):
+            image = self.images[_randint(gen, len(self.images))]
+            path = random_path(
+                gen, (image.shape[-2], image.shape[-1]), self.patch, self.frames, self.max_speed
+            )
+            exposure = 1 + 2 * _randint(gen, self.sub // 2 + 1)  # odd count of averaged sub-frames
+            times = [t + (j - self.sub // 2) / self.sub for t in range(self.frames) for j in range(self.sub)]
+            sub = render_clip(image, path, times, self.patch).reshape(
+                self.frames, self.sub, 3, self.patch, self.patch
+            )
+            lo = self.sub // 2 - exposure // 2
+            code = _randint(gen, 8)
+            blurred.append(augment(sub[:, lo : lo + exposure].mean(dim=1), code))
+            sharp.append(augment(sub[:, self.sub // 2], code))
+        b = torch.stack(blurred)
+        b = add_sensor_noise(b, gen, uniform(gen, 0.0, 0.005))
+        return quantize(b), quantize(torch.stack(sharp))
