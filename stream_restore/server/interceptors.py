@@ -15,7 +15,7 @@ import hmac
 import itertools
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any
 
 import grpc
@@ -68,6 +68,29 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         offered = token.strip().encode()
         matches = [hmac.compare_digest(offered, known) for known in self._tokens]  # no early exit
         return any(matches)
+
+    @contextlib.asynccontextmanager
+    async def _observed(self, method: str, context: grpc.aio.ServicerContext, level: int) -> AsyncIterator[None]:
+        """One call's id, log lines, metrics and error -> status mapping (the one place it happens)."""
+        call_id = f"{self._prefix}-{next(self._ids)}"
+        token = CALL_ID.set(call_id)
+        start = time.perf_counter()
+        code, error = grpc.StatusCode.OK, None
+        log.log(level, "%s started by %s", method, context.peer())
+        try:
+            yield
+        except asyncio.CancelledError:
+            code = self._gone_code(context)
+            raise
+        except grpc.aio.AbortError:
+            code = grpc.StatusCode.UNKNOWN if context.code() is None else context.code()
+            raise
+        except Exception as exc:
+            code, error = status_for(exc), exc
+            await context.abort(code, self._message(exc, code, call_id))
+        finally:
+            self._finish(method, code, start, error)
+            CALL_ID.reset(token)
 
     async def intercept_service(self, continuation: Continuation, details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler:
         handler = await continuation(details)
@@ -122,6 +145,29 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
         remaining = context.time_remaining()
         return grpc.StatusCode.DEADLINE_EXCEEDED if remaining is not None and remaining <= 0 else grpc.StatusCode.CANCELLED
 
+    @contextlib.asynccontextmanager
+    async def _observed(self, method: str, context: grpc.aio.ServicerContext, level: int) -> AsyncIterator[None]:
+        """One call's id, log lines, metrics and error -> status mapping (the one place it happens)."""
+        call_id = f"{self._prefix}-{next(self._ids)}"
+        token = CALL_ID.set(call_id)
+        start = time.perf_counter()
+        code, error = grpc.StatusCode.OK, None
+        log.log(level, "%s started by %s", method, context.peer())
+        try:
+            yield
+        except asyncio.CancelledError:
+            code = self._gone_code(context)
+            raise
+        except grpc.aio.AbortError:
+            code = grpc.StatusCode.UNKNOWN if context.code() is None else context.code()
+            raise
+        except Exception as exc:
+            code, error = status_for(exc), exc
+            await context.abort(code, self._message(exc, code, call_id))
+        finally:
+            self._finish(method, code, start, error)
+            CALL_ID.reset(token)
+
     async def intercept_service(self, continuation: Continuation, details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler:
         handler = await continuation(details)
         if handler is None:
@@ -132,50 +178,16 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
 
         if handler.response_streaming:
             async def streaming(request: Any, context: grpc.aio.ServicerContext) -> Any:
-                call_id = f"{interceptor._prefix}-{next(interceptor._ids)}"
-                token = CALL_ID.set(call_id)
-                start = time.perf_counter()
-                code, error = grpc.StatusCode.OK, None
-                log.info("%s started by %s", method, context.peer())
-                try:
+                async with interceptor._observed(method, context, level=logging.INFO):
                     async with contextlib.aclosing(behavior(request, context)) as responses:
                         async for response in responses:
                             yield response
-                except asyncio.CancelledError:
-                    code = interceptor._gone_code(context)
-                    raise
-                except grpc.aio.AbortError:
-                    code = grpc.StatusCode.UNKNOWN if context.code() is None else context.code()
-                    raise
-                except Exception as exc:
-                    code, error = status_for(exc), exc
-                    await context.abort(code, interceptor._message(exc, code, call_id))
-                finally:
-                    interceptor._finish(method, code, start, error)
-                    CALL_ID.reset(token)
 
             return _rebuild(handler, streaming)
 
         async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
-            call_id = f"{interceptor._prefix}-{next(interceptor._ids)}"
-            token = CALL_ID.set(call_id)
-            start = time.perf_counter()
-            code, error = grpc.StatusCode.OK, None
-            log.debug("%s started by %s", method, context.peer())
-            try:
+            async with interceptor._observed(method, context, level=logging.DEBUG):
                 return await behavior(request, context)
-            except asyncio.CancelledError:
-                code = interceptor._gone_code(context)
-                raise
-            except grpc.aio.AbortError:
-                code = grpc.StatusCode.UNKNOWN if context.code() is None else context.code()
-                raise
-            except Exception as exc:
-                code, error = status_for(exc), exc
-                await context.abort(code, interceptor._message(exc, code, call_id))
-            finally:
-                interceptor._finish(method, code, start, error)
-                CALL_ID.reset(token)
 
         return _rebuild(handler, unary)
 
