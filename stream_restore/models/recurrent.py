@@ -10,23 +10,27 @@ repeated, which is also what the streaming pipeline feeds at the start and end o
 
 from __future__ import annotations
 
+import abc
+
 import torch
 from torch import nn
 
 __all__ = ["RecurrentModel"]
 
 
-class RecurrentModel(nn.Module):
+class RecurrentModel(nn.Module, metaclass=abc.ABCMeta):
     """Base class: one past and one future frame of look-ahead plus a hidden state tensor."""
 
     past_frames = 1
     future_frames = 1
 
+    @abc.abstractmethod
     def step(self, window: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        raise NotImplementedError
+        """Restore the centre of ``window[N, 3, 3, H, W]`` and return the next state."""
 
+    @abc.abstractmethod
     def initial_state(self, n: int, h: int, w: int) -> torch.Tensor:
-        raise NotImplementedError
+        """The zero state for ``n`` streams of ``h x w`` input frames."""
 
     def forward(self, x: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """x[N,3,3,H,W] (t-1, t, t+1) and the state after frame t-1 -> (y_t, state after t)."""

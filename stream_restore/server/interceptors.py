@@ -69,29 +69,6 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         matches = [hmac.compare_digest(offered, known) for known in self._tokens]  # no early exit
         return any(matches)
 
-    @contextlib.asynccontextmanager
-    async def _observed(self, method: str, context: grpc.aio.ServicerContext, level: int) -> AsyncIterator[None]:
-        """One call's id, log lines, metrics and error -> status mapping (the one place it happens)."""
-        call_id = f"{self._prefix}-{next(self._ids)}"
-        token = CALL_ID.set(call_id)
-        start = time.perf_counter()
-        code, error = grpc.StatusCode.OK, None
-        log.log(level, "%s started by %s", method, context.peer())
-        try:
-            yield
-        except asyncio.CancelledError:
-            code = self._gone_code(context)
-            raise
-        except grpc.aio.AbortError:
-            code = grpc.StatusCode.UNKNOWN if context.code() is None else context.code()
-            raise
-        except Exception as exc:
-            code, error = status_for(exc), exc
-            await context.abort(code, self._message(exc, code, call_id))
-        finally:
-            self._finish(method, code, start, error)
-            CALL_ID.reset(token)
-
     async def intercept_service(self, continuation: Continuation, details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler:
         handler = await continuation(details)
         if handler is None or not self._tokens or details.method.startswith(_HEALTH_PREFIX):

@@ -15,6 +15,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..errors import ConfigError
 from ..models.registry import ModelSpec
 from .degradations import bicubic_downscale, quantize
 from .images import load_image, load_video_frames
@@ -81,7 +82,7 @@ def run_clip(spec: ModelSpec, model: nn.Module, clip: torch.Tensor) -> torch.Ten
         return model.forward_clip(clip[None])[0]  # type: ignore[operator,no-any-return]
     if spec.window == 1:
         return torch.cat([model(clip[t : t + 1]) for t in range(clip.shape[0])])
-    raise NotImplementedError("window models without recurrence are not used in training")
+    raise ConfigError(f"{spec.name}: window models without recurrence have no training recipe")
 
 
 @torch.no_grad()
