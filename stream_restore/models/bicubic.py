@@ -11,6 +11,8 @@ backend, and exports to ONNX as plain Conv + DepthToSpace.
 
 from __future__ import annotations
 
+import functools
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -41,6 +43,8 @@ def phase_weights(scale: int) -> torch.Tensor:
 
 class BicubicUpsample(nn.Module):
     """Upscale (N, C, H, W) by an integer ``scale`` exactly as MATLAB's imresize bicubic does."""
+
+    kernel: torch.Tensor
 
     def __init__(self, scale: int, channels: int = 3) -> None:
         super().__init__()
@@ -76,7 +80,7 @@ for _s in (2, 3, 4):
             name=f"bicubic-x{_s}",
             task=Task.SUPER_RESOLUTION,
             scale=_s,
-            builder=(lambda s=_s: BicubicUpsample(s)),
+            builder=functools.partial(BicubicUpsample, _s),
             description=f"MATLAB imresize bicubic x{_s} (Keys a=-0.5, edge clamp): the published baseline",
             receptive_field=2,
         )
