@@ -50,6 +50,10 @@ def _device(name: str) -> torch.device:
 
 
 def run(args: argparse.Namespace) -> int:
+    import importlib.util
+
+    if importlib.util.find_spec("PIL") is None:
+        raise ConfigError("training needs the 'train' extra: pip install 'stream-restore[train]'")
     from ..models.registry import get_spec
     from .export import export_weights
     from .loop import TrainOptions, train
