@@ -28,6 +28,7 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -214,35 +215,19 @@ def _export_once(
         axes[STATE] = axes[STATE_OUT] = _state_dynamic_dims(spec, module)
     with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter("ignore")
+        options: dict[str, Any]
         if exporter == "torchscript":
-            torch.onnx.export(
-                wrapped,
-                args,
-                str(path),
-                input_names=inputs,
-                output_names=outputs,
-                dynamic_axes=axes,
-                opset_version=opset,
-                dynamo=False,
-                do_constant_folding=True,
-            )
+            options = {"dynamic_axes": axes, "dynamo": False, "do_constant_folding": True}
         else:
             from torch.export import Dim
 
             shapes: dict[str, dict[int, object]] = {FRAMES: {0: Dim.DYNAMIC, 3: Dim.DYNAMIC, 4: Dim.DYNAMIC}}
             if spec.recurrent:
                 shapes[STATE] = {i: Dim.DYNAMIC for i in axes[STATE]}
-            torch.onnx.export(
-                wrapped,
-                args,
-                str(path),
-                input_names=inputs,
-                output_names=outputs,
-                dynamic_shapes=shapes,
-                opset_version=opset,
-                dynamo=True,
-                verbose=False,
-            )
+            options = {"dynamic_shapes": shapes, "dynamo": True, "verbose": False}
+        torch.onnx.export(
+            wrapped, args, str(path), input_names=inputs, output_names=outputs, opset_version=opset, **options
+        )
 
 
 def _add_metadata(path: Path, spec: ModelSpec, digest: str, exporter: str) -> None:

@@ -114,9 +114,8 @@ def run(args: argparse.Namespace) -> int:
     output = Path(args.output)
     show = not args.quiet and sys.stderr.isatty()
     bar = ProgressLine("restoring", enabled=show)
-    source: str | Path = args.input if "://" in args.input else Path(args.input)
     try:
-        stats = restore(source, output, job, input_format=args.input_format, progress=bar)
+        stats = restore(args.input, output, job, input_format=args.input_format, progress=bar)
     finally:
         bar.finish()
     if not args.quiet:

@@ -15,6 +15,7 @@ import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import BinaryIO
 
@@ -115,14 +116,11 @@ class _ImageSink:
 
 def open_source(source: str | Path | BinaryIO, job: RestoreJob, *, format: str | None = None) -> FrameSource:
     """A reader for a path (video, image or folder), URL or byte stream."""
-    if isinstance(source, (str, Path)):
+    if isinstance(source, Path) or (isinstance(source, str) and "://" not in source):
         path = Path(source)
-        if isinstance(source, Path) or "://" not in str(source):
-            rate = job.encode.frame_rate
-            if path.is_dir():
-                return ImageSequenceReader(list_images(path), limits=job.limits, **({"frame_rate": rate} if rate else {}))
-            if is_image_path(path) and path.is_file():
-                return ImageSequenceReader([path], limits=job.limits, **({"frame_rate": rate} if rate else {}))
+        files = list_images(path) if path.is_dir() else [path] if is_image_path(path) and path.is_file() else None
+        if files is not None:
+            return ImageSequenceReader(files, limits=job.limits, frame_rate=job.encode.frame_rate or Fraction(25))
     return VideoReader(source, limits=job.limits, format=format, threads=job.pipeline.decode_threads)  # type: ignore[return-value]
 
 
