@@ -64,8 +64,13 @@ class PipelineOptions:
     scene_detection: bool = True  # reset recurrent state on hard cuts
     scene_threshold: float = 0.25  # histogram distance in [0, 1] that counts as a cut
     decode_threads: int = 0  # PyAV codec threads; 0 = automatic
+    # Compiled colour conversion (media.kernels): "on", "off", or "auto" = when the backend is
+    # compiled anyway or the input is long enough (COMPILE_COLOUR_FRAMES) to repay the compile.
+    compile_colour: str = "auto"
 
     def __post_init__(self) -> None:
+        if self.compile_colour not in ("auto", "on", "off"):
+            raise ConfigError(f"compile_colour must be auto, on or off, not {self.compile_colour!r}")
         if self.queue_frames < 1:
             raise ConfigError("queue size must be at least 1")
         if not 0.0 < self.scene_threshold <= 1.0:

@@ -61,6 +61,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     run_group.add_argument("--cache-dir", default="engines/cache",
                            help="ONNX exports, TensorRT engines and backend timings (default engines/cache)")
     run_group.add_argument("--no-scene-detect", action="store_true", help="never reset recurrent state on cuts")
+    run_group.add_argument("--compile-colour", choices=("auto", "on", "off"), default="auto",
+                           help="compile the YUV<->RGB conversion (same result, faster after a few seconds' "
+                                "compile); auto: with a compiled backend or inputs of 500+ frames")
     run_group.add_argument("--max-size", default="8192x8192", help="largest accepted input, WxH (default 8192x8192)")
     run_group.add_argument("--input-format", help="force the input container format (e.g. mpegts)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress display or summary")
@@ -104,7 +107,7 @@ def build_job(args: argparse.Namespace) -> RestoreJob:
             frame_rate=fps,
             image_quality=args.quality,
         ),
-        pipeline=PipelineOptions(scene_detection=not args.no_scene_detect),
+        pipeline=PipelineOptions(scene_detection=not args.no_scene_detect, compile_colour=args.compile_colour),
         limits=Limits(max_width=max_w, max_height=max_h, max_pixels=max_w * max_h),
     )
 

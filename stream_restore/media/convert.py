@@ -17,7 +17,8 @@ from av.video.frame import VideoFrame
 
 from ..errors import UnsupportedError
 from ..frames import ColorInfo, ColorRange, Matrix
-from .colour import rgb_to_codes, rgb_to_yuv, yuv_to_rgb
+from . import colour, kernels
+from .colour import rgb_to_codes
 
 __all__ = [
     "color_info_for",
@@ -111,8 +112,11 @@ def _plane_dtype(bits: int) -> np.dtype:
     return np.dtype(np.uint8) if bits <= 8 else np.dtype("<u2")
 
 
-def frame_to_tensor(frame: VideoFrame, color: ColorInfo | None = None) -> torch.Tensor:
-    """Decoded frame -> float32 RGB (3, H, W) in [0, 1], using the frame's own colour description."""
+def frame_to_tensor(frame: VideoFrame, color: ColorInfo | None = None, *, compiled: bool = False) -> torch.Tensor:
+    """Decoded frame -> float32 RGB (3, H, W) in [0, 1], using the frame's own colour description.
+
+    ``compiled`` uses :mod:`.kernels` (same result, faster once compiled).
+    """
     color = color or color_info_for(frame)
     kind, planar, bits, _ = planar_layout(frame.format)
     if frame.format.name != planar:
@@ -124,7 +128,8 @@ def frame_to_tensor(frame: VideoFrame, color: ColorInfo | None = None) -> torch.
     arrays = [plane_array(p, dtype, p.height, p.width) for p in frame.planes[: (1 if kind == "gray" else 3)]]
     planes = [torch.from_numpy(a) for a in arrays]  # uint8 or uint16 views of the frame
     if kind == "yuv":
-        return yuv_to_rgb(planes[0], planes[1], planes[2], color)
+        convert = kernels.yuv_to_rgb if compiled else colour.yuv_to_rgb
+        return convert(planes[0], planes[1], planes[2], color)
     scale = float((1 << bits) - 1)
     if kind == "gray":
         return (planes[0].float() / scale).expand(3, h, w).contiguous()
@@ -132,12 +137,12 @@ def frame_to_tensor(frame: VideoFrame, color: ColorInfo | None = None) -> torch.
     return torch.stack([r, g, b]).float() / scale
 
 
-def tensor_to_frame(rgb: torch.Tensor, color: ColorInfo, pix_fmt: str) -> VideoFrame:
+def tensor_to_frame(rgb: torch.Tensor, color: ColorInfo, pix_fmt: str, *, compiled: bool = False) -> VideoFrame:
     """Float RGB (3, H, W) -> a new frame in ``pix_fmt`` (planar YUV, gbrp or rgb formats).
 
     For YUV formats ``color`` gives the matrix, range and siting; bit depth and subsampling are
     taken from ``pix_fmt``. Formats we do not write directly (nv12, p010, packed) are produced
-    from their planar twin by swscale, which only repacks.
+    from their planar twin by swscale, which only repacks. ``compiled`` uses :mod:`.kernels`.
     """
     rgb = rgb.detach().to("cpu", torch.float32)
     height, width = int(rgb.shape[-2]), int(rgb.shape[-1])
@@ -149,7 +154,7 @@ def tensor_to_frame(rgb: torch.Tensor, color: ColorInfo, pix_fmt: str) -> VideoF
     planes: tuple[torch.Tensor, ...]
     if kind == "yuv":
         target = ColorInfo(matrix=matrix, range=value_range, bit_depth=bits, chroma_subsampling=sub)
-        planes = rgb_to_yuv(rgb, target)
+        planes = (kernels.rgb_to_yuv if compiled else colour.rgb_to_yuv)(rgb, target)
     elif kind == "rgb":
         codes = rgb_to_codes(rgb, bits)
         planes = (codes[1], codes[2], codes[0])  # gbrp order

@@ -78,6 +78,7 @@ class VideoReader:
             self._pending: deque[MediaItem] = deque()
             self._first_av_frame: VideoFrame | None = None
             self._next_index = 0
+            self.compiled_colour = False  # media.kernels for YUV -> RGB; the pipeline decides
             self._last_pts: int | None = None
             self._frame_step = self._nominal_step()
             self.corrupt_packets = 0
@@ -241,7 +242,7 @@ class VideoReader:
         self._last_pts = pts
         time_base = frame.time_base or self._stream.time_base or Fraction(1, 90000)
         out = Frame(
-            data=frame_to_tensor(frame),
+            data=frame_to_tensor(frame, compiled=self.compiled_colour),
             pts=pts,
             time_base=time_base,
             index=self._next_index,

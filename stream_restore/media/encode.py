@@ -84,8 +84,10 @@ class VideoWriter:
         copy_from: Sequence[av.stream.Stream] = (),
         streaming: bool = False,
         name: str | None = None,
+        compiled_colour: bool = False,
     ) -> None:
         self.name = name or (str(target) if isinstance(target, Path) else "output stream")
+        self.compiled_colour = compiled_colour  # media.kernels for RGB -> YUV
         self.streaming = streaming
         self.container_format = container
         self.encode_options = encode
@@ -197,7 +199,7 @@ class VideoWriter:
                 f"frame size changed from {self._size[0]}x{self._size[1]} to {frame.width}x{frame.height} "  # type: ignore[index]
                 f"at frame {frame.index}; a video stream cannot change size (write to a folder of images instead)"
             )
-        av_frame = tensor_to_frame(frame.data, self._output_color, self._settings.pix_fmt)
+        av_frame = tensor_to_frame(frame.data, self._output_color, self._settings.pix_fmt, compiled=self.compiled_colour)
         av_frame.pts = frame.pts
         av_frame.time_base = frame.time_base
         try:

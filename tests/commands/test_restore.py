@@ -16,10 +16,11 @@ def restore(*args: object) -> int:
     return main(["restore", *map(str, args), "--quiet"])
 
 
-def test_identity_through_lossless_codec_is_bit_exact(clip, tmp_path):
+@pytest.mark.parametrize("compile_colour", ["off", "on"])
+def test_identity_through_lossless_codec_is_bit_exact(clip, tmp_path, compile_colour):
     src = clip("in.mkv", frames=10)
     out = tmp_path / "out.mkv"
-    assert restore(src, out, "--model", "identity", "--codec", "ffv1") == 0
+    assert restore(src, out, "--model", "identity", "--codec", "ffv1", "--compile-colour", compile_colour) == 0
     with av.open(str(src)) as a, av.open(str(out)) as b:
         fa = [f.to_ndarray() for f in a.decode(video=0)]
         fb = [f.to_ndarray() for f in b.decode(video=0)]

@@ -1,0 +1,80 @@
+"""Compiled colour kernels: the same codes as the eager functions, and a clean fallback to them."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+import torch
+
+from stream_restore.frames import ColorInfo, ColorRange, Matrix
+from stream_restore.media import colour, kernels
+
+
+def test_compiled_conversions_equal_eager():
+    # 10-bit 4:2:2 full range with odd width: exercises the edge padding and the horizontal filter.
+    color = ColorInfo(matrix=Matrix.BT2020_NCL, range=ColorRange.FULL, bit_depth=10, chroma_subsampling=(2, 1))
+    gen = torch.Generator().manual_seed(0)
+    rgb = torch.rand(3, 18, 27, generator=gen) * 1.1 - 0.05  # a little out of gamut, as real video is
+    expected = colour.rgb_to_yuv(rgb, color)
+    got = kernels.rgb_to_yuv(rgb, color)
+    assert all(torch.equal(a, b) for a, b in zip(expected, got, strict=True))
+    y, u, v = (p.to(torch.int16) for p in expected)
+    assert torch.equal(kernels.yuv_to_rgb(y, u, v, color), colour.yuv_to_rgb(y, u, v, color))
+
+
+def test_compiler_failure_falls_back_to_eager_with_one_warning(monkeypatch, caplog):
+    def broken_compile(*args, **kwargs):
+        def run(*a, **k):
+            raise RuntimeError("no C++ compiler found\nlong details")
+
+        return run
+
+    monkeypatch.setattr(kernels.torch, "compile", broken_compile)
+    monkeypatch.setattr(kernels, "_compiled", {})
+    monkeypatch.setattr(kernels, "_ready", set())
+    monkeypatch.setattr(kernels, "_disabled", [])
+    color = ColorInfo(matrix=Matrix.BT709, range=ColorRange.LIMITED, chroma_subsampling=(2, 2))
+    rgb = torch.rand(3, 8, 12)
+    with caplog.at_level(logging.WARNING, logger="stream_restore.media.kernels"):
+        first = kernels.rgb_to_yuv(rgb, color)
+        second = kernels.rgb_to_yuv(rgb, color)
+    expected = colour.rgb_to_yuv(rgb, color)
+    for got in (first, second):
+        assert all(torch.equal(a, b) for a, b in zip(expected, got, strict=True))
+    warnings = [r.getMessage() for r in caplog.records]
+    assert warnings == ["compiled colour conversion unavailable (RuntimeError: no C++ compiler found); using the eager functions"]
+
+
+def test_too_many_variants_fall_back_to_eager(monkeypatch):
+    monkeypatch.setattr(kernels, "_ready", {("x", i, 1) for i in range(kernels._MAX_VARIANTS)})
+    monkeypatch.setattr(kernels, "_disabled", [])
+    color = ColorInfo(chroma_subsampling=(1, 1))
+    rgb = torch.rand(3, 4, 4)
+    got = kernels.rgb_to_yuv(rgb, color)  # would be a new variant: eager, no compile
+    assert all(torch.equal(a, b) for a, b in zip(colour.rgb_to_yuv(rgb, color), got, strict=True))
+    assert kernels._disabled and "frame sizes" in kernels._disabled[0]
+
+
+@pytest.mark.parametrize(
+    ("setting", "compiles", "frames", "expected"),
+    [("on", False, 10, True), ("off", True, 10_000, False), ("auto", True, 10, True),
+     ("auto", False, 10, False), ("auto", False, 500, True), ("auto", False, None, False)],
+)
+def test_pipeline_policy(setting, compiles, frames, expected):
+    from types import SimpleNamespace
+
+    from stream_restore.config import PipelineOptions
+    from stream_restore.pipeline.job import compile_colour
+
+    engine = SimpleNamespace(options=SimpleNamespace(compile=compiles))
+    info = SimpleNamespace(expected_frames=frames)
+    assert compile_colour(PipelineOptions(compile_colour=setting), engine, info) is expected  # type: ignore[arg-type]
+
+
+def test_unknown_setting_is_a_config_error():
+    from stream_restore.config import PipelineOptions
+    from stream_restore.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="compile_colour"):
+        PipelineOptions(compile_colour="sometimes")
