@@ -19,7 +19,7 @@ Modules: :mod:`.metrics` (pure functions), :mod:`.images` (8-bit I/O), :mod:`.da
 from __future__ import annotations
 
 from .datasets import DATASETS, Sample, default_data_dir, load_dataset
-from .metrics import image_scores, psnr, rgb_to_y, shave, ssim, temporal_difference
+from .metrics import image_scores, psnr, rgb_to_y, sharpness, shave, ssim, temporal_difference
 from .runner import EvalResult, evaluate, restore_clip
 
 __all__ = [
@@ -33,6 +33,7 @@ __all__ = [
     "psnr",
     "restore_clip",
     "rgb_to_y",
+    "sharpness",
     "shave",
     "ssim",
     "temporal_difference",

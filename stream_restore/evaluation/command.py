@@ -129,7 +129,7 @@ def format_table(dataset: str, scale: int, samples: list[Sample], results: list[
     video = info.video
     header = f"{'model':<22} {'PSNR-Y':>7} {'dY':>6} {'SSIM-Y':>7} {'PSNR-RGB':>8}"
     header += f" {'tDiff':>6}" if video else ""
-    header += f" {'time s':>7}"
+    header += f" {'sharp':>6} {'time s':>7}"
     lines = [title, header, "-" * len(header)]
     base = results[0].psnr_y if results else math.nan
     for i, r in enumerate(results):
@@ -137,8 +137,11 @@ def format_table(dataset: str, scale: int, samples: list[Sample], results: list[
         delta = "base" if i == 0 else _fmt(r.psnr_y - base, 2)
         line = f"{name:<22} {_fmt(r.psnr_y, 2):>7} {delta:>6} {_fmt(r.ssim_y, 4):>7} {_fmt(r.psnr_rgb, 2):>8}"
         line += f" {_fmt(r.temporal, 2):>6}" if video else ""
-        line += f" {r.seconds:>7.1f}"
+        relative = 100.0 * r.sharpness / r.sharpness_gt if r.sharpness_gt > 0 else math.nan
+        line += f" {_fmt(relative, 0) + '%' if not math.isnan(relative) else '-':>6} {r.seconds:>7.1f}"
         lines.append(line)
+    lines.append("sharp: Laplacian variance of the output's luma against the ground truth's (no-reference detail;"
+                 " blur < 100% < noise or invented texture)" + ("; tDiff: flicker, lower is steadier" if video else ""))
     return "\n".join(lines)
 
 

@@ -10,6 +10,9 @@ All functions take 8-bit code values as float tensors (C, H, W) or (T, C, H, W) 
   ``K1 = 0.01, K2 = 0.03, L = 255``, 'valid' filtering (no padding), mean of the SSIM map; for
   several channels the mean over channels.
 * :func:`temporal_difference` is the flicker figure for video (0..255 units, lower is better).
+* :func:`sharpness` is a no-reference figure: the variance of the Laplacian of luma (Pech-Pacheco
+  et al., 2000), in squared code values. Blur lowers it; GAN texture raises it. The tables show
+  it relative to the ground truth's, so 100% means as much fine detail as the original.
 
 Scoring a benchmark crops ``scale`` pixels from every border first (:func:`shave`).
 """
@@ -27,6 +30,7 @@ __all__ = [
     "image_scores",
     "psnr",
     "rgb_to_y",
+    "sharpness",
     "shave",
     "ssim",
     "temporal_difference",
@@ -119,10 +123,25 @@ def ssim(a: torch.Tensor, b: torch.Tensor, peak: float = 255.0) -> float:
     return float(ssim_map.mean().item())
 
 
+def sharpness(luma: torch.Tensor) -> float:
+    """Variance of the 4-neighbour Laplacian of a (1, H, W) luma image, over its interior.
+
+    No reference needed: a measure of how much fine detail (or noise) an image holds.
+    """
+    if luma.dim() != 3 or luma.shape[0] != 1:
+        raise InputError(f"sharpness expects a (1, H, W) luma image, got shape {list(luma.shape)}")
+    if luma.shape[-2] < 3 or luma.shape[-1] < 3:
+        raise InputError("sharpness needs images of at least 3x3 pixels")
+    x = luma[0].to(torch.float64)
+    lap = x[:-2, 1:-1] + x[2:, 1:-1] + x[1:-1, :-2] + x[1:-1, 2:] - 4.0 * x[1:-1, 1:-1]
+    return float(lap.var(correction=0).item())
+
+
 def image_scores(output: torch.Tensor, target: torch.Tensor, border: int) -> dict[str, float]:
     """Benchmark scores of one output against its ground truth, both (C, H, W) code values.
 
-    Returns ``psnr_y``, ``ssim_y`` and ``psnr_rgb``. Gray images (C = 1) are scored on their one
+    Returns ``psnr_y``, ``ssim_y``, ``psnr_rgb``, and the :func:`sharpness` of the output's and
+    the target's luma (``sharpness``, ``sharpness_gt``). Gray images (C = 1) are scored on their one
     channel for all three: converting them to RGB and then to Y would compress the range to
     16..235 and inflate PSNR by 20 log10(255 / 219) = 1.32 dB, which is not how the published
     figures were computed (it puts Set14 0.09 dB above them).
@@ -138,6 +157,8 @@ def image_scores(output: torch.Tensor, target: torch.Tensor, border: int) -> dic
         "psnr_y": psnr(y_out, y_ref),
         "ssim_y": ssim(y_out, y_ref),
         "psnr_rgb": psnr(out, ref),
+        "sharpness": sharpness(y_out),
+        "sharpness_gt": sharpness(y_ref),
     }
 
 

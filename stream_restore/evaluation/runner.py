@@ -32,8 +32,10 @@ class EvalResult:
     """Mean scores of one model on one dataset.
 
     PSNR in dB (mean of per-image / per-frame values), SSIM unitless, ``temporal`` in 0..255 code
-    values (video only, mean over clips; lower is steadier), ``seconds`` of wall time for
-    inference (excluding data preparation).
+    values (video only, mean over clips; lower is steadier), ``sharpness`` the mean Laplacian
+    variance of the outputs' luma and ``sharpness_gt`` the ground truth's (no-reference detail
+    figure, squared code values), ``seconds`` of wall time for inference (excluding data
+    preparation).
     """
 
     model: str
@@ -44,6 +46,8 @@ class EvalResult:
     ssim_y: float
     psnr_rgb: float
     temporal: float | None
+    sharpness: float
+    sharpness_gt: float
     seconds: float
 
     def to_json(self) -> dict[str, object]:
@@ -72,6 +76,8 @@ def evaluate(backend: Backend, dataset: str, samples: Sequence[Sample]) -> EvalR
     ssim_y: list[float] = []
     psnr_rgb: list[float] = []
     temporal: list[float] = []
+    sharp: list[float] = []
+    sharp_gt: list[float] = []
     seconds = 0.0
     for sample in samples:
         start = time.perf_counter()
@@ -91,6 +97,8 @@ def evaluate(backend: Backend, dataset: str, samples: Sequence[Sample]) -> EvalR
             psnr_y.append(scores["psnr_y"])
             ssim_y.append(scores["ssim_y"])
             psnr_rgb.append(scores["psnr_rgb"])
+            sharp.append(scores["sharpness"])
+            sharp_gt.append(scores["sharpness_gt"])
         if out.shape[0] > 1:
             temporal.append(
                 temporal_difference(shave(out, sample.border), shave(sample.target, sample.border))
@@ -104,5 +112,7 @@ def evaluate(backend: Backend, dataset: str, samples: Sequence[Sample]) -> EvalR
         ssim_y=_mean(ssim_y),
         psnr_rgb=_mean(psnr_rgb),
         temporal=_mean(temporal) if temporal else None,
+        sharpness=_mean(sharp),
+        sharpness_gt=_mean(sharp_gt),
         seconds=seconds,
     )

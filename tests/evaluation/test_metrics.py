@@ -10,7 +10,15 @@ import torch.nn.functional as F
 
 from stream_restore.errors import InputError
 from stream_restore.evaluation.images import gray_from_rgb, quantize
-from stream_restore.evaluation.metrics import image_scores, psnr, rgb_to_y, shave, ssim, temporal_difference
+from stream_restore.evaluation.metrics import (
+    image_scores,
+    psnr,
+    rgb_to_y,
+    sharpness,
+    shave,
+    ssim,
+    temporal_difference,
+)
 
 
 def _image(seed: int, shape: tuple[int, ...] = (3, 48, 40)) -> torch.Tensor:
@@ -135,3 +143,14 @@ def test_temporal_difference_sees_flicker_that_psnr_does_not() -> None:
 def test_temporal_difference_needs_two_frames() -> None:
     with pytest.raises(InputError):
         temporal_difference(torch.zeros(1, 3, 8, 8), torch.zeros(1, 3, 8, 8))
+
+
+def test_sharpness_falls_with_blur_and_ignores_flat_offsets() -> None:
+    gen = torch.Generator().manual_seed(0)
+    texture = torch.rand(1, 32, 32, generator=gen) * 200 + 20
+    blurred = torch.nn.functional.avg_pool2d(texture[None], 3, 1, 1, count_include_pad=False)[0]
+    assert sharpness(blurred) < 0.3 * sharpness(texture)
+    assert sharpness(texture + 10.0) == pytest.approx(sharpness(texture))
+    assert sharpness(torch.full((1, 8, 8), 77.0)) == 0.0
+    with pytest.raises(InputError):
+        sharpness(torch.zeros(3, 8, 8))
