@@ -36,6 +36,7 @@ class Recipe:
     warmup: int = 100
     frames: int = 1  # clip length for recurrent models (truncated BPTT over the clip)
     supersample: int = 1  # video SR: render synthetic clips at this multiple of HR, then downscale
+    compress: float = 0.0  # video SR: fraction of LR training clips H.264-coded at CRF 18-35
     freq_weight: float = 0.0
     gan_weight: float = 0.0  # > 0: adversarial fine-tuning with a U-Net SN discriminator
     d_lr: float = 1e-4
@@ -82,7 +83,8 @@ def make_sampler(recipe: Recipe, scale: int, data_root: Path) -> Sampler:
         min_side = 2 * window if recipe.supersample == 1 else window * recipe.supersample + 64
         images = training_images(data_root, min_side)
         return VideoSRSampler(
-            images, scale, recipe.patch, recipe.batch, recipe.frames, supersample=recipe.supersample
+            images, scale, recipe.patch, recipe.batch, recipe.frames, supersample=recipe.supersample,
+            compress=recipe.compress,
         )
     if recipe.kind == "deblur":
         from .degradations import load_kernel_bank
