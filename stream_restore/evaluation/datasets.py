@@ -48,6 +48,7 @@ class Sample:
     inputs: torch.Tensor
     target: torch.Tensor
     border: int
+    shift_tolerant: bool = False  # scored at the best shift (metrics.align_upto_shift), as Levin09 is
 
     @property
     def frames(self) -> int:
@@ -109,7 +110,12 @@ def sisr_samples(data_dir: Path, name: str, scale: int, limit: int | None = None
 
 
 def levin_samples(data_dir: Path, limit: int | None = None) -> list[Sample]:
-    """Levin09: ``im{i}_kernel{k}_img.png`` (blurred) against ``gt/im{i}.png``; no border crop."""
+    """Levin09: ``im{i}_kernel{k}_img.png`` (blurred) against ``gt/im{i}.png``, scored up to a shift.
+
+    The kernels are not centred, so the blurred images are offset from the sharp ones by up to
+    5 px; as in the published protocol, every result is compared at its best shift (0.25 px
+    grid, 15 px border: :func:`~.metrics.align_upto_shift`).
+    """
     folder = _require_dir(data_dir / "deblur" / "Levin09" / "levin", "Levin09")
     pattern = re.compile(r"im(\d+)_kernel(\d+)_img\.png")
     blurred = sorted((path, m.group(1)) for path in folder.iterdir() if (m := pattern.fullmatch(path.name)))
@@ -121,7 +127,7 @@ def levin_samples(data_dir: Path, limit: int | None = None) -> list[Sample]:
         if image_id not in sharp:
             sharp[image_id] = read_image(folder / "gt" / f"im{image_id}.png")
         codes = read_image(path)
-        samples.append(Sample(path.stem, to_model_input(codes)[None], sharp[image_id][None], 0))
+        samples.append(Sample(path.stem, to_model_input(codes)[None], sharp[image_id][None], 0, shift_tolerant=True))
     return samples
 
 

@@ -22,7 +22,7 @@ from ..frames import Frame
 from ..pipeline.session import StreamSession
 from .datasets import Sample
 from .images import gray_from_rgb, quantize
-from .metrics import image_scores, shave, temporal_difference
+from .metrics import align_upto_shift, image_scores, shave, temporal_difference
 
 __all__ = ["EvalResult", "evaluate", "restore_clip"]
 
@@ -93,7 +93,10 @@ def evaluate(backend: Backend, dataset: str, samples: Sequence[Sample]) -> EvalR
                 f"expected {list(sample.target.shape[-2:])} (x{spec.scale} of the input)"
             )
         for t in range(out.shape[0]):
-            scores = image_scores(out[t], sample.target[t], sample.border)
+            if sample.shift_tolerant:
+                scores = image_scores(*align_upto_shift(out[t], sample.target[t]), border=0)
+            else:
+                scores = image_scores(out[t], sample.target[t], sample.border)
             psnr_y.append(scores["psnr_y"])
             ssim_y.append(scores["ssim_y"])
             psnr_rgb.append(scores["psnr_rgb"])

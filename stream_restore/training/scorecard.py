@@ -21,10 +21,16 @@ from .validate import deblur_psnr, sisr_psnr, video_blur_psnr, video_clips, vide
 __all__ = ["scorecard"]
 
 
-def scorecard(spec: ModelSpec, model: nn.Module, data_root: Path) -> dict[str, tuple[float, float]]:
-    """{metric: (model PSNR, baseline PSNR)} for ``model`` (in eval mode)."""
+def scorecard(
+    spec: ModelSpec, model: nn.Module, data_root: Path, *, benchmarks: bool = True
+) -> dict[str, tuple[float, float]]:
+    """{metric: (model PSNR, baseline PSNR)} for ``model`` (in eval mode).
+
+    ``benchmarks=False`` leaves out the image benchmarks (SR sets, Levin09, GoPro): model cards
+    take those from the evaluation package instead.
+    """
     out: dict[str, tuple[float, float]] = {}
-    if spec.task.value == "sr":
+    if spec.task.value == "sr" and benchmarks:
         base = BicubicUpsample(spec.scale)
         for dataset in ("Set5", "Set14", "BSD100"):
             out[dataset] = (
@@ -38,7 +44,7 @@ def scorecard(spec: ModelSpec, model: nn.Module, data_root: Path) -> dict[str, t
             video_psnr(spec, model, clips, spec.scale),
             video_psnr(base_spec, base_spec.builder(), clips, spec.scale),
         )
-    if spec.task.value == "deblur":
+    if spec.task.value == "deblur" and benchmarks:
         for dataset in ("Levin09", "GoPro"):
             out[dataset] = (deblur_psnr(model, data_root, dataset), deblur_psnr(None, data_root, dataset))
     if spec.task.value in ("deblur", "vdeblur"):

@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from stream_restore.errors import InputError
 from stream_restore.evaluation.images import gray_from_rgb, quantize
 from stream_restore.evaluation.metrics import (
+    align_upto_shift,
     image_scores,
     psnr,
     rgb_to_y,
@@ -154,3 +155,21 @@ def test_sharpness_falls_with_blur_and_ignores_flat_offsets() -> None:
     assert sharpness(torch.full((1, 8, 8), 77.0)) == 0.0
     with pytest.raises(InputError):
         sharpness(torch.zeros(3, 8, 8))
+
+
+def test_align_upto_shift_finds_whole_and_quarter_pixel_shifts() -> None:
+    gen = torch.Generator().manual_seed(1)
+    base = torch.nn.functional.avg_pool2d(torch.rand(1, 1, 64, 64, generator=gen) * 255, 3, 1, 1)[0]
+    moved = torch.roll(base, shifts=(3, -2), dims=(-2, -1))  # content 3 px down, 2 px left
+    aligned, ref = align_upto_shift(moved, base, max_shift=5, border=8)
+    assert ref.shape == (1, 48, 48) and aligned.shape == ref.shape
+    assert psnr(aligned, ref) == math.inf
+    # A half-pixel shift of a smooth image is found on the 0.25 px grid: far better than unaligned.
+    half = 0.5 * (base + torch.roll(base, shifts=1, dims=-1))
+    aligned, ref = align_upto_shift(half, base, max_shift=5, border=8)
+    assert psnr(aligned, ref) > psnr(shave(half, 8), ref) + 3.0
+
+
+def test_align_upto_shift_needs_a_border_beyond_the_shift() -> None:
+    with pytest.raises(InputError, match="border"):
+        align_upto_shift(torch.zeros(1, 32, 32), torch.zeros(1, 32, 32), max_shift=5, border=5)
