@@ -20,7 +20,16 @@ import torch.nn.functional as F
 
 from ..frames import ColorInfo, ColorRange, Matrix
 
-__all__ = ["luma_coefficients", "rgb_to_codes", "rgb_to_yuv", "yuv_to_rgb"]
+__all__ = [
+    "ConversionParams",
+    "conversion_params",
+    "luma_coefficients",
+    "rgb_to_codes",
+    "rgb_to_yuv",
+    "rgb_to_yuv_planes",
+    "yuv_to_rgb",
+    "yuv_to_rgb_planes",
+]
 
 # (Kr, Kb) per matrix. BT.2020 constant-luminance is approximated by its non-constant matrix.
 _KR_KB: dict[Matrix, tuple[float, float]] = {
@@ -125,19 +134,17 @@ def _cosited_horizontal(color: ColorInfo) -> bool:
     return color.range != ColorRange.FULL  # JPEG-style (yuvj) chroma is centred
 
 
-def _upsample_chroma(c: torch.Tensor, color: ColorInfo, height: int, width: int) -> torch.Tensor:
-    sub_x, sub_y = color.chroma_subsampling
+def _upsample_chroma(c: torch.Tensor, sub_x: int, sub_y: int, cosited: bool, height: int, width: int) -> torch.Tensor:
     if sub_x == 2:
-        c = (_upsample_cosited if _cosited_horizontal(color) else _upsample_centred)(c, -1, width)
+        c = (_upsample_cosited if cosited else _upsample_centred)(c, -1, width)
     if sub_y == 2:
         c = _upsample_centred(c, -2, height)
     return c
 
 
-def _downsample_chroma(c: torch.Tensor, color: ColorInfo) -> torch.Tensor:
-    sub_x, sub_y = color.chroma_subsampling
+def _downsample_chroma(c: torch.Tensor, sub_x: int, sub_y: int, cosited: bool) -> torch.Tensor:
     if sub_x == 2:
-        c = (_downsample_cosited if _cosited_horizontal(color) else _downsample_centred)(c, -1)
+        c = (_downsample_cosited if cosited else _downsample_centred)(c, -1)
     if sub_y == 2:
         c = _downsample_centred(c, -2)
     return c
@@ -145,21 +152,55 @@ def _downsample_chroma(c: torch.Tensor, color: ColorInfo) -> torch.Tensor:
 
 # -- conversion ------------------------------------------------------------------------------------
 
+# What a conversion needs to know about a colour description, as plain numbers:
+# (luma offset, luma span, chroma offset, chroma span, Kr, Kb, horizontal and vertical chroma
+# subsampling, horizontally co-sited chroma, top code). The planes functions below take these, not
+# a ColorInfo, so a compiled twin (media.kernels) specialises on values it can guard; given the
+# dataclass, torch.compile reused a BT.601 kernel for BT.709 frames of the same size.
+ConversionParams = tuple[float, float, float, float, float, float, int, int, bool, float]
 
-def yuv_to_rgb(y: torch.Tensor, u: torch.Tensor, v: torch.Tensor, color: ColorInfo) -> torch.Tensor:
-    """Integer planes (H, W), (h, w), (h, w) -> float32 RGB (3, H, W), nominally in [0, 1]."""
+
+def conversion_params(color: ColorInfo) -> ConversionParams:
+    """The numbers :func:`yuv_to_rgb_planes` and :func:`rgb_to_yuv_planes` need for ``color``."""
     y_off, y_span, c_off, c_span = _scales(color)
+    kr, _, kb = luma_coefficients(color.matrix)
+    sub_x, sub_y = color.chroma_subsampling
+    return y_off, y_span, c_off, c_span, kr, kb, sub_x, sub_y, _cosited_horizontal(color), float(color.max_code)
+
+
+def yuv_to_rgb_planes(y: torch.Tensor, u: torch.Tensor, v: torch.Tensor, *params: float | int | bool) -> torch.Tensor:
+    """:func:`yuv_to_rgb` with the colour description given as :func:`conversion_params`."""
+    y_off, y_span, c_off, c_span, kr, kb, sub_x, sub_y, cosited, _ = params
+    kg = 1.0 - kr - kb
     height, width = y.shape[-2], y.shape[-1]
     luma = (y.float() - y_off) / y_span
     chroma = (torch.stack([u, v]).float() - c_off) / c_span
-    if color.chroma_subsampling != (1, 1):
-        chroma = _upsample_chroma(chroma, color, height, width)
+    if (sub_x, sub_y) != (1, 1):
+        chroma = _upsample_chroma(chroma, int(sub_x), int(sub_y), bool(cosited), height, width)
     cb, cr = chroma[0], chroma[1]
-    kr, kg, kb = luma_coefficients(color.matrix)
     r = luma + (2 * (1 - kr)) * cr
     b = luma + (2 * (1 - kb)) * cb
     g = luma - (2 * kb * (1 - kb) / kg) * cb - (2 * kr * (1 - kr) / kg) * cr
     return torch.stack([r, g, b])
+
+
+def rgb_to_yuv_planes(rgb: torch.Tensor, *params: float | int | bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """:func:`rgb_to_yuv` with the colour description given as :func:`conversion_params`."""
+    y_off, y_span, c_off, c_span, kr, kb, sub_x, sub_y, cosited, top = params
+    kg = 1.0 - kr - kb
+    r, g, b = rgb[0], rgb[1], rgb[2]  # not clamped: out-of-gamut RGB maps back to its Y'CbCr
+    luma = kr * r + kg * g + kb * b
+    chroma = torch.stack([(b - luma) / (2 * (1 - kb)), (r - luma) / (2 * (1 - kr))])
+    if (sub_x, sub_y) != (1, 1):
+        chroma = _downsample_chroma(chroma, int(sub_x), int(sub_y), bool(cosited))
+    y_codes = (luma * y_span + y_off).round_().clamp_(0.0, top)
+    c_codes = (chroma * c_span + c_off).round_().clamp_(0.0, top)
+    return y_codes, c_codes[0], c_codes[1]
+
+
+def yuv_to_rgb(y: torch.Tensor, u: torch.Tensor, v: torch.Tensor, color: ColorInfo) -> torch.Tensor:
+    """Integer planes (H, W), (h, w), (h, w) -> float32 RGB (3, H, W), nominally in [0, 1]."""
+    return yuv_to_rgb_planes(y, u, v, *conversion_params(color))
 
 
 def rgb_to_yuv(rgb: torch.Tensor, color: ColorInfo) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -169,17 +210,7 @@ def rgb_to_yuv(rgb: torch.Tensor, color: ColorInfo) -> tuple[torch.Tensor, torch
     is deliberately not clamped first, so Y'CbCr -> RGB -> Y'CbCr is lossless even for samples
     outside the RGB gamut (common in real video); only the final codes are clamped.
     """
-    y_off, y_span, c_off, c_span = _scales(color)
-    kr, kg, kb = luma_coefficients(color.matrix)
-    r, g, b = rgb[0], rgb[1], rgb[2]  # not clamped: out-of-gamut RGB maps back to its Y'CbCr
-    luma = kr * r + kg * g + kb * b
-    chroma = torch.stack([(b - luma) / (2 * (1 - kb)), (r - luma) / (2 * (1 - kr))])
-    if color.chroma_subsampling != (1, 1):
-        chroma = _downsample_chroma(chroma, color)
-    top = float(color.max_code)
-    y_codes = (luma * y_span + y_off).round_().clamp_(0.0, top)
-    c_codes = (chroma * c_span + c_off).round_().clamp_(0.0, top)
-    return y_codes, c_codes[0], c_codes[1]
+    return rgb_to_yuv_planes(rgb, *conversion_params(color))
 
 
 def rgb_to_codes(rgb: torch.Tensor, bit_depth: int) -> torch.Tensor:

@@ -9,6 +9,11 @@ Compiling costs a few seconds per colour description, frame size and thread coun
 pipeline only asks for it where that pays off (see ``PipelineOptions.compile_colour``). If the
 compiler is unavailable (no C++ toolchain) or a stream keeps changing size, the eager functions
 serve instead, with one warning; the results are the same either way.
+
+What is compiled are :func:`.colour.yuv_to_rgb_planes` and :func:`.colour.rgb_to_yuv_planes`,
+which take the colour description as plain numbers: torch.compile guards those by value. Handed
+the ``ColorInfo`` dataclass itself, it reused a kernel compiled for one matrix on frames of
+another (BT.601 codes for BT.709 frames of the same size; caught by the bit-exact identity test).
 """
 
 from __future__ import annotations
@@ -56,9 +61,9 @@ def _run(name: str, key: Hashable, *args: Any) -> Any:
     if _disabled:
         return eager(*args)
     variant = (name, key, torch.get_num_threads())
-    if variant in _ready:
-        return _kernel(name)(*args)
-    with _lock:  # torch.compile is not safe to enter from two threads at once
+    with _lock:  # torch.compile is not safe to enter from two threads at once (see module doc)
+        if variant in _ready:
+            return _kernel(name)(*args)
         if _disabled:
             return eager(*args)
         if len(_ready) >= _MAX_VARIANTS:
@@ -75,11 +80,13 @@ def _run(name: str, key: Hashable, *args: Any) -> Any:
 
 def yuv_to_rgb(y: torch.Tensor, u: torch.Tensor, v: torch.Tensor, color: ColorInfo) -> torch.Tensor:
     """Compiled :func:`.colour.yuv_to_rgb` (same arguments, same result)."""
-    key = (color, y.shape, y.stride(), u.shape, u.stride(), y.dtype, y.device.type)
-    return _run("yuv_to_rgb", key, y, u, v, color)  # type: ignore[no-any-return]
+    params = colour.conversion_params(color)
+    key = (params, y.shape, y.stride(), u.shape, u.stride(), v.stride(), y.dtype, y.device.type)
+    return _run("yuv_to_rgb_planes", key, y, u, v, *params)  # type: ignore[no-any-return]
 
 
 def rgb_to_yuv(rgb: torch.Tensor, color: ColorInfo) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Compiled :func:`.colour.rgb_to_yuv` (same arguments, same result)."""
-    key = (color, rgb.shape, rgb.stride(), rgb.dtype, rgb.device.type)
-    return _run("rgb_to_yuv", key, rgb, color)  # type: ignore[no-any-return]
+    params = colour.conversion_params(color)
+    key = (params, rgb.shape, rgb.stride(), rgb.dtype, rgb.device.type)
+    return _run("rgb_to_yuv_planes", key, rgb, *params)  # type: ignore[no-any-return]

@@ -81,12 +81,13 @@ def test_plane_array_skips_line_padding():
 @pytest.mark.parametrize("size", [(8, 12), (9, 13), (2, 2), (16, 6)])
 @pytest.mark.parametrize("full_range", [False, True])
 def test_chroma_resampling_is_perfect_reconstruction(size, full_range):
-    from stream_restore.media.colour import _downsample_chroma, _upsample_chroma
+    from stream_restore.media.colour import _cosited_horizontal, _downsample_chroma, _upsample_chroma
 
     color = ColorInfo(range=ColorRange.FULL if full_range else ColorRange.LIMITED, chroma_subsampling=(2, 2))
     h, w = size
     chroma = torch.rand(2, (h + 1) // 2, (w + 1) // 2, dtype=torch.float64)
-    back = _downsample_chroma(_upsample_chroma(chroma, color, h, w), color)
+    cosited = _cosited_horizontal(color)
+    back = _downsample_chroma(_upsample_chroma(chroma, 2, 2, cosited, h, w), 2, 2, cosited)
     # Centred siting (vertical; horizontal for full-range JPEG-style chroma) only approximately
     # recovers the last chroma line of an odd-sized frame: its second sample does not exist.
     if h % 2:

@@ -23,6 +23,26 @@ def test_compiled_conversions_equal_eager():
     assert torch.equal(kernels.yuv_to_rgb(y, u, v, color), colour.yuv_to_rgb(y, u, v, color))
 
 
+def test_each_colour_description_gets_its_own_kernel():
+    """Same frame size, different matrix, range or depth: compiled must follow the description.
+
+    Regression: with the ColorInfo dataclass as an argument, torch.compile reused the kernel of the
+    first matrix it saw (BT.601 codes for BT.709 frames; up to 27 code values off).
+    """
+    gen = torch.Generator().manual_seed(1)
+    rgb = torch.rand(3, 16, 20, generator=gen)
+    for color in (
+        ColorInfo(matrix=Matrix.SMPTE170M),
+        ColorInfo(matrix=Matrix.BT709),
+        ColorInfo(matrix=Matrix.BT709, range=ColorRange.FULL),
+        ColorInfo(matrix=Matrix.BT2020_NCL, bit_depth=10),
+    ):
+        expected = colour.rgb_to_yuv(rgb, color)
+        assert all(torch.equal(a, b) for a, b in zip(expected, kernels.rgb_to_yuv(rgb, color), strict=True))
+        y, u, v = (p.to(torch.int16) for p in expected)
+        assert torch.equal(kernels.yuv_to_rgb(y, u, v, color), colour.yuv_to_rgb(y, u, v, color))
+
+
 def test_compiler_failure_falls_back_to_eager_with_one_warning(monkeypatch, caplog):
     def broken_compile(*args, **kwargs):
         def run(*a, **k):
