@@ -11,17 +11,17 @@ from .registry import WeightsSpec
 __all__ = ["SHA256", "weights_for"]
 
 SHA256: dict[str, str] = {
-    "deblur": "b8000da75d97b932730abf691cd4e94a3cae1f2d3ea277c3cc0c2f130ae2b0df",
-    "deblur-gan": "760b97aa462439c048102ec496380b6c5e968d7a843c6235c8428d48aaf69c90",
-    "sr-compact-x2": "e8ce5e06908afed24798f5237f25d27a5b9131001a9a7cc336ce6f6e84b8eca2",
+    "deblur": "a2e97e7981988dab39ddc2cd4142ba021a462c6b10a6db841d9880c246dfabb7",
+    "deblur-gan": "4795f326921e8d1dbbd22e56e64f189b638d1ba0723ecd73856a9d1cc3bee5b3",
+    "sr-compact-x2": "89ed5928942a19c8cebd1e5dd5ef47fed975bdde9683107a1f3b5bffb0870e55",
     "sr-compact-x4": "7d61cfb970901dcdea701ffb8d555946cf98e34e8a03eda76552b4c1790431dc",
     "sr-fast-x2": "52bf29cd4941989a037b83c5dafd10e198f9ea24f644d3e1f14723e6739c476e",
     "sr-fast-x3": "c550cdda485be9944943d2cf78efbe62299642fcfa11ea7e75181c7d85a7e360",
     "sr-fast-x4": "7f99ed5741bc97cd7e695ed888e5f278f2f227f12647d1c729f616f7f10175a2",
-    "sr-gan-x4": "84da414a3727c3071f5c540c469351c0ecf45fedc3f0bce8a3b2d1c25000ceed",
-    "vdeblur": "91fe907e2bd45bd7ea2727a520b50757a4adb8d448248d2e28ab31287433d17b",
-    "vsr-x2": "eb156f4c81f1e331b563e6d2ce83146d622d1a53ea517b8a7cb3a027579a80c8",
-    "vsr-x4": "46e505278004117d7608e9a5926bdda5ca4c8a39e05882d0f2ad5e3f629c023b",
+    "sr-gan-x4": "081f5fb2c62801be9ea411d3a1847273ff7d7f2b0c2fa983dbb17d643fd1d7ee",
+    "vdeblur": "453397f103f983f0eb936d19da62d49aadb1ef4cc5e3d31c9d81b4df4bb2e2e1",
+    "vsr-x2": "006c6438ea3530a1d48289f50119a86d15d421e4441b6aace30617e953773f04",
+    "vsr-x4": "a6cfd1c36ef579a3564fb9e9c3d93afe3804934818c0a3346d50ee6383faa8ff",
 }
 
 

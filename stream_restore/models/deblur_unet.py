@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .checksums import weights_for
-from .layers import ResBlock, conv3x3, pad_to_multiple
+from .layers import ResBlock, conv3x3, pad_to_multiple, zero_init
 from .registry import ModelSpec, Task, register
 
 __all__ = ["DeblurUNet", "UNetCore"]
@@ -40,21 +40,26 @@ class _Up(nn.Module):
 
 
 class UNetCore(nn.Module):
-    """Feature U-Net: ``x[N,in_ch,H,W]`` (H, W multiples of 8) -> features ``[N,c,H,W]`` and the 1/8 bottleneck.
+    """Feature U-Net: ``x[N,3,H,W]`` (H, W multiples of 8) -> features ``[N,c,H,W]`` and the 1/8 bottleneck.
 
-    ``extra`` channels may be concatenated at the bottleneck (the recurrent state of ``vdeblur``).
+    ``side`` channels at full resolution (the neighbouring frames of ``vdeblur``) and ``extra``
+    channels at the bottleneck (its recurrent state) enter through zero-initialised 1x1 convs added
+    to the entry and bottleneck features: with both at zero init the core computes exactly the
+    single-frame network, so a recurrent model can start from shipped ``deblur`` weights.
     """
 
-    def __init__(self, in_ch: int, c: int = 16, extra: int = 0, blocks: int = 2) -> None:
+    def __init__(self, in_ch: int, c: int = 16, extra: int = 0, blocks: int = 2, side: int = 0) -> None:
         super().__init__()
         self.entry = conv3x3(in_ch, c)
+        self.side = zero_init(nn.Conv2d(side, c, 1)) if side else None
         self.enc1 = ResBlock(c)
         self.down1 = _Down(c, 2 * c)
         self.enc2 = ResBlock(2 * c)
         self.down2 = _Down(2 * c, 4 * c)
         self.enc3 = ResBlock(4 * c)
         self.down3 = _Down(4 * c, 4 * c)
-        self.merge = conv3x3(4 * c + extra, 4 * c)
+        self.state_in = zero_init(nn.Conv2d(extra, 4 * c, 1)) if extra else None
+        self.merge = conv3x3(4 * c, 4 * c)
         self.mid = nn.Sequential(*[ResBlock(4 * c) for _ in range(blocks)])
         self.up3 = _Up(4 * c, 4 * c)
         self.dec3 = ResBlock(4 * c)
@@ -64,14 +69,17 @@ class UNetCore(nn.Module):
         self.dec1 = ResBlock(c)
 
     def forward(
-        self, x: torch.Tensor, extra: torch.Tensor | None = None
+        self, x: torch.Tensor, extra: torch.Tensor | None = None, side: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        e1 = self.enc1(F.relu(self.entry(x)))
+        entry = self.entry(x)
+        if self.side is not None and side is not None:
+            entry = entry + self.side(side)
+        e1 = self.enc1(F.relu(entry))
         e2 = self.enc2(self.down1(e1))
         e3 = self.enc3(self.down2(e2))
         b = self.down3(e3)
-        if extra is not None:
-            b = torch.cat([b, extra], dim=1)
+        if self.state_in is not None and extra is not None:
+            b = b + self.state_in(extra)
         b = self.mid(F.relu(self.merge(b)))
         d3 = self.dec3(self.up3(b) + e3)
         d2 = self.dec2(self.up2(d3) + e2)

@@ -7,5 +7,5 @@ from __future__ import annotations
 from ..recipe import Recipe
 
 RECIPE = Recipe(
-    model="deblur", kind="deblur", steps=1800, batch=8, patch=48, lr=1e-3, warmup=50, freq_weight=0.05
+    model="deblur", kind="deblur", steps=6300, batch=8, patch=64, lr=1e-3, warmup=50, freq_weight=0.05
 )

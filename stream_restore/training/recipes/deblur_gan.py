@@ -1,5 +1,5 @@
-"""deblur-gan: the deblur U-Net fine-tuned with Charbonnier + 0.005 x non-saturating GAN loss
-from a spectral-norm U-Net discriminator, on the deblur recipe's synthetic blur."""
+"""deblur-gan: the deblur U-Net fine-tuned with Charbonnier + 0.02 x non-saturating GAN loss from
+a spectral-norm U-Net discriminator (per-pixel logits), on the deblur recipe's synthetic blur."""
 
 from __future__ import annotations
 
@@ -8,13 +8,13 @@ from ..recipe import Recipe
 RECIPE = Recipe(
     model="deblur-gan",
     kind="deblur",
-    steps=60,
+    steps=400,
     batch=8,
     patch=64,
     lr=1e-4,
     min_lr=1e-5,
-    warmup=50,
-    gan_weight=0.005,
-    d_lr=1e-4,
+    warmup=20,
+    gan_weight=0.02,
+    d_lr=2e-4,
     init_from="deblur",
 )

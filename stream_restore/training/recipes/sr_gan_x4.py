@@ -1,4 +1,4 @@
-"""sr-gan-x4: sr-compact-x4 fine-tuned with Charbonnier + 0.005 x non-saturating GAN loss from a
+"""sr-gan-x4: sr-compact-x4 fine-tuned with Charbonnier + 0.05 x non-saturating GAN loss from a
 spectral-norm U-Net discriminator (per-pixel logits), bicubic-degraded crops."""
 
 from __future__ import annotations
@@ -8,13 +8,13 @@ from ..recipe import Recipe
 RECIPE = Recipe(
     model="sr-gan-x4",
     kind="sr",
-    steps=150,
+    steps=800,
     batch=8,
-    patch=28,
+    patch=32,
     lr=1e-4,
     min_lr=1e-5,
-    warmup=50,
-    gan_weight=0.005,
-    d_lr=1e-4,
+    warmup=20,
+    gan_weight=0.05,
+    d_lr=2e-4,
     init_from="sr-compact-x4",
 )

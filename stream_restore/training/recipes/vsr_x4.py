@@ -19,5 +19,6 @@ RECIPE = Recipe(
     min_lr=1e-6,
     warmup=50,
     supersample=2,
+    compress=0.5,
     init_from="sr-compact-x4",
 )
