@@ -1,4 +1,4 @@
-"""Loading still images and video frames for training and validation, as float tensors in [0, 1].
+"""Loading the still images training uses, as float tensors in [0, 1].
 
 Data lives outside the repository (``../shared/data`` by default, see /work/shared/data/README.md);
 everything here reads it, nothing writes it.
@@ -14,7 +14,7 @@ import torch
 
 from ..errors import ConfigError, InputError
 
-__all__ = ["IMAGE_SUFFIXES", "load_folder", "load_image", "load_video_frames", "training_images"]
+__all__ = ["IMAGE_SUFFIXES", "levin_kernels", "load_folder", "load_image", "training_images"]
 
 IMAGE_SUFFIXES = (".png", ".bmp", ".jpg", ".jpeg")
 
@@ -50,24 +50,16 @@ def training_images(data_root: Path, min_side: int = 0) -> list[torch.Tensor]:
     return kept
 
 
-def load_video_frames(path: Path, count: int, start: int = 0) -> torch.Tensor:
-    """Decode ``count`` frames from ``start`` of a video with PyAV: float32 ``[T, 3, H, W]`` in [0, 1]."""
-    import av
-
-    frames: list[torch.Tensor] = []
-    try:
-        with av.open(str(path)) as container:
-            stream = container.streams.video[0]
-            stream.thread_type = "AUTO"
-            for index, frame in enumerate(container.decode(stream)):
-                if index < start:
-                    continue
-                arr = frame.to_ndarray(format="rgb24")
-                frames.append(torch.from_numpy(arr).permute(2, 0, 1).float().div_(255.0))
-                if len(frames) == count:
-                    break
-    except av.error.FFmpegError as exc:  # type: ignore[attr-defined]
-        raise InputError(f"cannot decode {path}: {exc}") from exc
-    if len(frames) < count:
-        raise InputError(f"{path} has fewer than {start + count} frames")
-    return torch.stack(frames)
+def levin_kernels(data_root: Path) -> torch.Tensor | None:
+    """Levin09's 8 ground-truth kernels (normalised), to keep them out of training; None if absent."""
+    folder = data_root / "deblur" / "Levin09" / "levin" / "gt"
+    if not folder.is_dir():
+        return None
+    kernels = [load_image(p)[0] for p in sorted(folder.glob("kernel*.png"))]
+    side = max(k.shape[-1] for k in kernels)
+    padded = []
+    for k in kernels:
+        p0, p1 = (side - k.shape[-2]) // 2, (side - k.shape[-1]) // 2
+        k = torch.nn.functional.pad(k, (p1, side - k.shape[-1] - p1, p0, side - k.shape[-2] - p0))
+        padded.append(k / k.sum())
+    return torch.stack(padded)

@@ -88,7 +88,7 @@ def make_sampler(recipe: Recipe, scale: int, data_root: Path) -> Sampler:
         )
     if recipe.kind == "deblur":
         from .degradations import load_kernel_bank
-        from .validate import levin_kernels
+        from .images import levin_kernels
 
         kernel_dir = data_root / "deblur" / "kernels"
         bank = load_kernel_bank(kernel_dir / "kernels_12.mat", exclude=levin_kernels(data_root))
