@@ -16,6 +16,7 @@ import os
 import platform
 import sys
 import warnings
+from pathlib import Path
 
 import torch
 
@@ -64,7 +65,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="backends for the end-to-end rows (default: the first --backend)",
     )
     parser.add_argument(
-        "--e2e-frames", type=int, default=30, help="frames of the generated clip (default 30)"
+        "--e2e-frames", type=int, default=30, help="frames of the end-to-end clip (default 30)"
+    )
+    parser.add_argument(
+        "--e2e-clip",
+        type=Path,
+        default=None,
+        help="real video for the end-to-end rows, scaled to --size (default: a synthetic clip with noise)",
     )
     parser.add_argument(
         "--cache-dir", default="engines/cache", help="ONNX exports and engines (default engines/cache)"
@@ -101,6 +108,10 @@ def _print(row: BenchRow, as_json: bool) -> None:
                 row.extra.get("infer_share", 0),
                 row.extra.get("encode_share", 0),
             )
+            if "of_model_only" in row.extra:
+                shares += (
+                    f", {row.extra['of_model_only']:.0%} of model-only {row.extra['model_only_fps']:.2f} fps"
+                )
         sys.stdout.write(
             f"{row.kind:5} {row.model:28} {row.backend:16} {row.size:>9} {_fmt(row.ms_per_frame, '9.1f')} ms "
             f"{_fmt(row.fps, '7.2f')} fps {_fmt(row.gflop_per_frame, '7.1f')} GF {_fmt(row.achieved_gflops, '6.1f')} GF/s "
@@ -216,7 +227,14 @@ def run(args: argparse.Namespace) -> int:
                 for variant in args.e2e_backend or variants[:1]:
                     try:
                         row = e2e_row(
-                            model, variant, base, width, height, frames=args.e2e_frames, peak=peak.best
+                            model,
+                            variant,
+                            base,
+                            width,
+                            height,
+                            frames=args.e2e_frames,
+                            peak=peak.best,
+                            source=args.e2e_clip,
                         )
                     except Exception as exc:
                         failures += 1

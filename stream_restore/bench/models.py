@@ -13,7 +13,7 @@ import torch
 from ..backends import Backend, BackendOptions, create_backend
 from ..models.registry import ModelSpec
 
-__all__ = ["BACKEND_VARIANTS", "BenchRow", "bench_backend", "time_calls", "variant_options"]
+__all__ = ["BACKEND_VARIANTS", "BenchRow", "bench_backend", "time_backend", "time_calls", "variant_options"]
 
 # Bench backend names -> (create_backend name, option overrides). "torch-compile" is torch with
 # torch.compile (inductor, freezing); "torch" is eager channels-last.
@@ -92,6 +92,28 @@ def time_calls(
     return times
 
 
+def time_backend(
+    backend: Backend,
+    width: int,
+    height: int,
+    warmup: int,
+    repeat: int,
+    between: Callable[[], object] | None = None,
+) -> list[float]:
+    """Milliseconds per call of a loaded ``backend`` on one random ``width x height`` frame window
+    (batch 1); a recurrent model carries its state from call to call, as in a stream."""
+    spec = backend.spec
+    frames = torch.rand(1, spec.window, 3, height, width, generator=torch.Generator().manual_seed(0))
+    frames = frames.to(backend.device)
+    holder = {"state": backend.initial_state(1, height, width)}
+
+    def call() -> None:
+        _, holder["state"] = backend.infer(frames, holder["state"])
+
+    sync = torch.cuda.synchronize if backend.device.type == "cuda" else None
+    return time_calls(call, warmup, repeat, sync, between)
+
+
 def variant_options(variant: str, base: BackendOptions) -> tuple[str, BackendOptions]:
     """The create_backend name and options of a bench backend variant."""
     from dataclasses import replace
@@ -121,18 +143,10 @@ def bench_backend(
     backend: Backend = create_backend(spec, name, options)
     row = BenchRow(kind, spec.name, variant, f"{width}x{height}", threads=torch.get_num_threads(), note=note)
     row.gflop_per_frame = spec.gflop_per_megapixel() * width * height / 1e6
+    probes: list[float] = []
     with backend:
         if backend.name.startswith("auto:"):
             row.note = (row.note + f" auto chose {backend.name.removeprefix('auto:')}").strip()
-        frames = torch.rand(1, spec.window, 3, height, width, generator=torch.Generator().manual_seed(0))
-        frames = frames.to(backend.device)
-        holder = {"state": backend.initial_state(1, height, width)}
-
-        def call() -> None:
-            _, holder["state"] = backend.infer(frames, holder["state"])
-
-        sync = torch.cuda.synchronize if backend.device.type == "cuda" else None
-        probes: list[float] = []
         between = None
         if backend.device.type == "cpu":
             from .peak import matmul_peak_gflops
@@ -140,7 +154,7 @@ def bench_backend(
             def between() -> None:
                 probes.append(matmul_peak_gflops(sizes=(1536,), repeats=1))
 
-        times = time_calls(call, warmup, repeat, sync, between)
+        times = time_backend(backend, width, height, warmup, repeat, between)
     row.finish(times, peak)
     if probes and row.achieved_gflops is not None:
         local = statistics.median(probes)

@@ -31,6 +31,11 @@ def markdown_table(rows: Iterable[dict[str, object]]) -> str:
                 f"decode {extra['decode_share']:.0%} / infer {extra['infer_share']:.0%} / "
                 f"encode {extra['encode_share']:.0%}; " + note
             )
+            if "of_model_only" in extra:
+                note = (
+                    f"{extra['of_model_only']:.0%} of the model alone ({extra['model_only_fps']:.2f} fps, "
+                    "timed beside it); " + note
+                )
         if row["kind"] == "peak":
             lines.append(
                 f"| peak | fp32 matmul | torch.mm | {row['size']} | - | - | - | - | "

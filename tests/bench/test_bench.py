@@ -64,3 +64,45 @@ def test_ffmpeg_lanczos_row() -> None:
 
     row = ffmpeg_scale_row(64, 48, 2, frames=2, repeat=1)
     assert row.backend == "pyav-filtergraph" and row.fps and row.fps > 0
+
+
+def test_e2e_row_times_the_model_beside_the_restore(tmp_path) -> None:
+    from stream_restore.backends import BackendOptions
+    from stream_restore.bench.e2e import e2e_row
+
+    row = e2e_row("bicubic-x2", "torch", BackendOptions(cache_dir=tmp_path), 64, 48, frames=6, model_repeat=2)
+    assert row.kind == "e2e" and row.fps and row.fps > 0
+    assert "6 frames" in row.note
+    shares = [row.extra[f"{k}_share"] for k in ("decode", "infer", "encode")]
+    assert sum(shares) == pytest.approx(1.0, abs=0.01)
+    assert row.extra["model_only_fps"] > 0
+    assert row.extra["of_model_only"] == pytest.approx(row.fps / row.extra["model_only_fps"], rel=0.01, abs=1e-3)
+    table = markdown_table([json.loads(row.to_json())])
+    assert "of the model alone" in table and "| e2e | bicubic-x2 | torch | 64x48 |" in table
+
+
+def test_e2e_clip_from_real_footage_is_scaled_and_named(tmp_path) -> None:
+    from stream_restore.backends import BackendOptions
+    from stream_restore.bench.e2e import e2e_row, make_clip, scaled_clip
+    from stream_restore.errors import InputError
+
+    source = make_clip(tmp_path / "source.mp4", 96, 64, 5)  # stands in for a camera file
+    clip = scaled_clip(source, tmp_path / "scaled.mp4", 48, 32, 4)
+    import av
+
+    with av.open(str(clip)) as container:
+        frames = list(container.decode(video=0))
+    assert len(frames) == 4 and (frames[0].width, frames[0].height) == (48, 32)
+    with pytest.raises(InputError, match="fewer than"):
+        scaled_clip(source, tmp_path / "long.mp4", 48, 32, 50)
+    row = e2e_row(
+        "bicubic-x2",
+        "torch",
+        BackendOptions(cache_dir=tmp_path),
+        48,
+        32,
+        frames=4,
+        model_repeat=1,
+        source=source,
+    )
+    assert "(source.mp4)" in row.note and "4 frames" in row.note
