@@ -168,9 +168,13 @@ def test_ctrl_c_stops_cleanly_without_output(clip, tmp_path):
     src = clip("long.mkv", frames=400, width=320, height=240, options={"preset": "ultrafast"})
     out = tmp_path / "out.mkv"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
+    # A test run started in the background (``cmd &``, nohup) ignores SIGINT, and an ignored SIGINT
+    # is inherited: Python then never turns it into KeyboardInterrupt. Start the child as a shell's
+    # foreground job would.
     proc = subprocess.Popen(
         [sys.executable, "-m", "stream_restore", "restore", str(src), str(out), "--model", "bicubic-x4", "--quiet"],
         stderr=subprocess.PIPE, text=True, env=env,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not list(tmp_path.glob(".out.partial*")):
