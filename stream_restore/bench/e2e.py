@@ -3,12 +3,15 @@
 The clip is either real footage (``source``: the first frames of a video, scaled to the bench
 size with FFmpeg's bicubic scaler and written as H.264) or generated with PyAV (moving gradients
 plus Gaussian noise). The choice matters for the encoder: libx264 ``veryfast`` CRF 18 spends
-62-66 ms of CPU per 1280x720 output frame on the noisy synthetic clip and 23-28 ms on real footage
-upscaled, and on 2 cores that CPU is taken from the model. Before the clock starts, the
-backend is loaded and a 3-frame clip is restored, so export and compile times (model and colour
-kernels) are not counted; then :func:`stream_restore.pipeline.restore` runs decode -> infer ->
-encode into an MP4, with the model timed alone on the same backend right before and after. The rows measure the steady state of a long video, so colour conversion is
-compiled as ``--compile-colour auto`` does for inputs of 500+ frames.
+62-66 ms of CPU per 1280x720 output frame on the noisy synthetic clip and 23-28 ms on real
+footage upscaled, and on 2 cores that CPU is taken from the model.
+
+Before the clock starts, the backend is loaded and a 3-frame clip is restored, so export and
+compile times (model and colour kernels) are not counted; then
+:func:`stream_restore.pipeline.restore` runs decode -> infer -> encode into an MP4, with the model
+timed alone on the same backend right before and after. The rows measure the steady state of a
+long video, so colour conversion is compiled as ``--compile-colour auto`` does for inputs of 500+
+frames.
 """
 
 from __future__ import annotations

@@ -8,8 +8,8 @@ is blurred. Initialised from the shipped deblur weights it starts as exactly tha
 pattern as vsr over sr-compact). Output is a residual over frame t; frames are replicate-padded to
 multiples of 8 pixels inside the step.
 
-Until session 3 the three frames were stacked into a 9-channel entry conv and the state
-concatenated at the bottleneck, trained from scratch; it learned to return its input.
+The first version (until 2026-12) stacked the three frames into a 9-channel entry conv and
+concatenated the state at the bottleneck; trained from scratch, it learned to return its input.
 """
 
 from __future__ import annotations

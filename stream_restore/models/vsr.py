@@ -9,8 +9,8 @@ It predicts a sub-pixel residual over an exact bicubic upscale of frame t. Budge
 GFLOP per input megapixel per frame.
 
 ``vsr-x2`` used an RLSP-style cell (all three frames, the hidden features and the fed-back output
-through one 3x3 conv) until session 3: trained from scratch it stayed below the single-frame
-sr-compact-x2 on held-out video and ran at 72% of the machine's peak, against 80% for this cell.
+through one 3x3 conv) until 2026-12: trained from scratch it stayed below the single-frame
+sr-compact-x2 on held-out video and ran at 72% of the machine's peak, against 79-83% for this cell.
 """
 
 from __future__ import annotations
