@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import math
+from fractions import Fraction
 from pathlib import Path
 
 import torch
@@ -196,33 +197,49 @@ def jpeg_roundtrip(x: torch.Tensor, quality: int) -> torch.Tensor:
     return torch.stack(out).to(x.dtype)
 
 
+_MIN_CODED = 64  # pixels: h264_roundtrip codes smaller clips edge-padded to this
+
+
 def h264_roundtrip(clip: torch.Tensor, crf: int, preset: str = "veryfast") -> torch.Tensor:
     """Encode a clip ``[T,3,H,W]`` (even H and W) with libx264 at ``crf`` through PyAV and decode it.
 
-    Runs in memory, single-threaded so the bitstream (and result) is reproducible.
+    Runs in memory and reproducibly: one encoder thread, set on the codec context (a ``threads``
+    entry in the options was overridden by PyAV's automatic threading), frames built by the
+    project's own BT.709 conversion (``media.convert``), which own their memory, and small clips
+    edge-padded. Before these, about one call in ten gave a different result.
     """
     import av
-    import numpy as np
+
+    from ..frames import ColorInfo
+    from ..media.convert import frame_to_tensor, tensor_to_frame
 
     t, _, h, w = clip.shape
     if h % 2 or w % 2:
         raise ConfigError(f"h264_roundtrip needs even frame sizes, got {h}x{w}")
+    # x264 is not reproducible on frames of a few macroblocks (about 1 run in 200 differed at
+    # 32x32, none in 1,500 at 64x64): smaller clips are coded edge-padded to 64 and cropped back.
+    ph, pw = max(0, _MIN_CODED - h), max(0, _MIN_CODED - w)
+    coded = F.pad(clip, (0, pw, 0, ph), mode="replicate") if ph or pw else clip
     buf = io.BytesIO()
     with av.open(buf, mode="w", format="mp4") as container:
         stream = container.add_stream("libx264", rate=30)
-        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
-        stream.options = {"crf": str(int(crf)), "preset": preset, "threads": "1"}
-        for frame in quantize(clip):
-            arr = frame.mul(255).round().byte().permute(1, 2, 0).contiguous().numpy()
-            for packet in stream.encode(av.VideoFrame.from_ndarray(arr, format="rgb24")):
+        stream.width, stream.height, stream.pix_fmt = w + pw, h + ph, "yuv420p"
+        stream.options = {"crf": str(int(crf)), "preset": preset}
+        stream.codec_context.thread_count = 1
+        stream.codec_context.thread_type = "NONE"
+        for index, frame in enumerate(quantize(coded)):
+            picture = tensor_to_frame(frame, ColorInfo(), "yuv420p")
+            picture.pts, picture.time_base = index, Fraction(1, 30)
+            for packet in stream.encode(picture):
                 container.mux(packet)
         for packet in stream.encode():  # flush
             container.mux(packet)
     buf.seek(0)
     frames = []
     with av.open(buf, mode="r") as container:
+        container.streams.video[0].thread_type = "NONE"
         for frame in container.decode(video=0):
-            frames.append(torch.from_numpy(np.ascontiguousarray(frame.to_ndarray(format="rgb24"))))
+            frames.append(quantize(frame_to_tensor(frame, ColorInfo()))[:, :h, :w])
     if len(frames) != t:
         raise ConfigError(f"h264_roundtrip decoded {len(frames)} of {t} frames")
-    return torch.stack(frames).permute(0, 3, 1, 2).float().div(255.0).to(clip.dtype)
+    return torch.stack(frames).to(clip.dtype)
