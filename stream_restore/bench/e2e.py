@@ -6,8 +6,8 @@ plus Gaussian noise). The choice matters for the encoder: libx264 ``veryfast`` C
 62-66 ms of CPU per 1280x720 output frame on the noisy synthetic clip and 23-28 ms on real
 footage upscaled, and on 2 cores that CPU is taken from the model.
 
-Before the clock starts, the backend is loaded and a 3-frame clip is restored, so export and
-compile times (model and colour kernels) are not counted; then
+Before the clock starts, the backend is loaded and 3 frames of the same footage are restored, so
+export and compile times (model and colour kernels) are not counted; then
 :func:`stream_restore.pipeline.restore` runs decode -> infer -> encode into an MP4, with the model
 timed alone on the same backend right before and after. The rows measure the steady state of a
 long video, so colour conversion is compiled as ``--compile-colour auto`` does for inputs of 500+
@@ -16,11 +16,14 @@ frames.
 
 from __future__ import annotations
 
+import itertools
 import statistics
 import tempfile
+from collections.abc import Iterable, Iterator
 from fractions import Fraction
 from pathlib import Path
 
+import av
 import numpy as np
 import torch
 
@@ -32,51 +35,49 @@ from .models import BenchRow, time_backend, variant_options
 __all__ = ["e2e_row", "make_clip", "scaled_clip"]
 
 
-def make_clip(path: Path, width: int, height: int, frames: int, fps: int = 25) -> Path:
-    """Write a synthetic H.264 clip (moving colour gradients plus noise) of the given size."""
-    import av
-
-    rng = np.random.default_rng(0)
-    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+def _write_h264(path: Path, frames: Iterable[av.VideoFrame], width: int, height: int, fps: int) -> int:
+    """Encode ``frames`` (renumbered 0, 1, ... at ``1/fps``) as H.264 CRF 18 into ``path``; the count."""
+    written = 0
     with av.open(str(path), "w") as container:
         stream = container.add_stream("libx264", rate=fps)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         stream.options = {"crf": "18", "preset": "ultrafast"}
         stream.time_base = Fraction(1, fps)
+        for frame in frames:
+            frame.pts, frame.time_base = written, Fraction(1, fps)
+            for packet in stream.encode(frame):
+                container.mux(packet)
+            written += 1
+        for packet in stream.encode():  # flush the encoder
+            container.mux(packet)
+    return written
+
+
+def make_clip(path: Path, width: int, height: int, frames: int, fps: int = 25) -> Path:
+    """Write a synthetic H.264 clip (moving colour gradients plus noise) of the given size."""
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+
+    def generate() -> Iterator[av.VideoFrame]:
         for i in range(frames):
             r = 127 + 100 * np.sin((xx + 4 * i) / 37.0)
             g = 127 + 100 * np.cos((yy - 3 * i) / 23.0)
             b = 127 + 60 * np.sin((xx + yy + 5 * i) / 51.0)
             image = np.stack([r, g, b], axis=-1) + rng.normal(0, 6, (height, width, 3))
-            frame = av.VideoFrame.from_ndarray(np.clip(image, 0, 255).astype(np.uint8), format="rgb24")
-            frame.pts = i
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode():  # flush the encoder
-            container.mux(packet)
+            yield av.VideoFrame.from_ndarray(np.clip(image, 0, 255).astype(np.uint8), format="rgb24")
+
+    _write_h264(path, generate(), width, height, fps)
     return path
 
 
 def scaled_clip(source: Path, path: Path, width: int, height: int, frames: int, fps: int = 25) -> Path:
     """Write the first ``frames`` frames of ``source`` scaled to ``width x height`` as H.264 (CRF 18)."""
-    import av
-
-    written = 0
-    with av.open(str(source)) as src, av.open(str(path), "w") as container:
-        stream = container.add_stream("libx264", rate=fps)
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        stream.options = {"crf": "18", "preset": "ultrafast"}
-        stream.time_base = Fraction(1, fps)
-        for frame in src.decode(video=0):
-            out = frame.reformat(width=width, height=height, format="yuv420p", interpolation="BICUBIC")
-            out.pts, out.time_base = written, Fraction(1, fps)
-            for packet in stream.encode(out):
-                container.mux(packet)
-            written += 1
-            if written == frames:
-                break
-        for packet in stream.encode():
-            container.mux(packet)
+    with av.open(str(source)) as src:
+        scaled = (
+            frame.reformat(width=width, height=height, format="yuv420p", interpolation="BICUBIC")
+            for frame in itertools.islice(src.decode(video=0), frames)
+        )
+        written = _write_h264(path, scaled, width, height, fps)
     if written < frames:
         raise InputError(f"{source} has {written} frames, fewer than the {frames} asked for")
     return path
@@ -108,12 +109,14 @@ def e2e_row(
     spec = get_spec(model)
     name, options = variant_options(variant, base)
     with tempfile.TemporaryDirectory(prefix="stream-restore-bench-") as tmp:
-        clip = (
-            scaled_clip(source, Path(tmp) / "clip.mp4", width, height, frames)
-            if source is not None
-            else make_clip(Path(tmp) / "clip.mp4", width, height, frames)
-        )
-        warm_clip = make_clip(Path(tmp) / "warm.mp4", width, height, 3)
+        def clip_of(name: str, count: int) -> Path:
+            if source is not None:
+                return scaled_clip(source, Path(tmp) / name, width, height, count)
+            return make_clip(Path(tmp) / name, width, height, count)
+
+        clip = clip_of("clip.mp4", frames)
+        # the same footage, so the timed restore meets no colour description or size not yet compiled
+        warm_clip = clip_of("warm.mp4", 3)
         backend = create_backend(spec, name, options).load()
         try:
             job = RestoreJob(

@@ -168,7 +168,7 @@ def conversion_params(color: ColorInfo) -> ConversionParams:
     return y_off, y_span, c_off, c_span, kr, kb, sub_x, sub_y, _cosited_horizontal(color), float(color.max_code)
 
 
-def yuv_to_rgb_planes(y: torch.Tensor, u: torch.Tensor, v: torch.Tensor, *params: float | int | bool) -> torch.Tensor:
+def yuv_to_rgb_planes(y: torch.Tensor, u: torch.Tensor, v: torch.Tensor, params: ConversionParams) -> torch.Tensor:
     """:func:`yuv_to_rgb` with the colour description given as :func:`conversion_params`."""
     y_off, y_span, c_off, c_span, kr, kb, sub_x, sub_y, cosited, _ = params
     kg = 1.0 - kr - kb
@@ -176,7 +176,7 @@ def yuv_to_rgb_planes(y: torch.Tensor, u: torch.Tensor, v: torch.Tensor, *params
     luma = (y.float() - y_off) / y_span
     chroma = (torch.stack([u, v]).float() - c_off) / c_span
     if (sub_x, sub_y) != (1, 1):
-        chroma = _upsample_chroma(chroma, int(sub_x), int(sub_y), bool(cosited), height, width)
+        chroma = _upsample_chroma(chroma, sub_x, sub_y, cosited, height, width)
     cb, cr = chroma[0], chroma[1]
     r = luma + (2 * (1 - kr)) * cr
     b = luma + (2 * (1 - kb)) * cb
@@ -184,7 +184,7 @@ def yuv_to_rgb_planes(y: torch.Tensor, u: torch.Tensor, v: torch.Tensor, *params
     return torch.stack([r, g, b])
 
 
-def rgb_to_yuv_planes(rgb: torch.Tensor, *params: float | int | bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def rgb_to_yuv_planes(rgb: torch.Tensor, params: ConversionParams) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """:func:`rgb_to_yuv` with the colour description given as :func:`conversion_params`."""
     y_off, y_span, c_off, c_span, kr, kb, sub_x, sub_y, cosited, top = params
     kg = 1.0 - kr - kb
@@ -192,7 +192,7 @@ def rgb_to_yuv_planes(rgb: torch.Tensor, *params: float | int | bool) -> tuple[t
     luma = kr * r + kg * g + kb * b
     chroma = torch.stack([(b - luma) / (2 * (1 - kb)), (r - luma) / (2 * (1 - kr))])
     if (sub_x, sub_y) != (1, 1):
-        chroma = _downsample_chroma(chroma, int(sub_x), int(sub_y), bool(cosited))
+        chroma = _downsample_chroma(chroma, sub_x, sub_y, cosited)
     y_codes = (luma * y_span + y_off).round_().clamp_(0.0, top)
     c_codes = (chroma * c_span + c_off).round_().clamp_(0.0, top)
     return y_codes, c_codes[0], c_codes[1]
@@ -200,7 +200,7 @@ def rgb_to_yuv_planes(rgb: torch.Tensor, *params: float | int | bool) -> tuple[t
 
 def yuv_to_rgb(y: torch.Tensor, u: torch.Tensor, v: torch.Tensor, color: ColorInfo) -> torch.Tensor:
     """Integer planes (H, W), (h, w), (h, w) -> float32 RGB (3, H, W), nominally in [0, 1]."""
-    return yuv_to_rgb_planes(y, u, v, *conversion_params(color))
+    return yuv_to_rgb_planes(y, u, v, conversion_params(color))
 
 
 def rgb_to_yuv(rgb: torch.Tensor, color: ColorInfo) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -210,7 +210,7 @@ def rgb_to_yuv(rgb: torch.Tensor, color: ColorInfo) -> tuple[torch.Tensor, torch
     is deliberately not clamped first, so Y'CbCr -> RGB -> Y'CbCr is lossless even for samples
     outside the RGB gamut (common in real video); only the final codes are clamped.
     """
-    return rgb_to_yuv_planes(rgb, *conversion_params(color))
+    return rgb_to_yuv_planes(rgb, conversion_params(color))
 
 
 def rgb_to_codes(rgb: torch.Tensor, bit_depth: int) -> torch.Tensor:

@@ -61,9 +61,9 @@ def _run(name: str, key: Hashable, *args: Any) -> Any:
     if _disabled:
         return eager(*args)
     variant = (name, key, torch.get_num_threads())
-    with _lock:  # torch.compile is not safe to enter from two threads at once (see module doc)
-        if variant in _ready:
-            return _kernel(name)(*args)
+    if variant in _ready:
+        return _kernel(name)(*args)
+    with _lock:  # torch.compile is not safe to enter from two threads at once
         if _disabled:
             return eager(*args)
         if len(_ready) >= _MAX_VARIANTS:
@@ -82,11 +82,11 @@ def yuv_to_rgb(y: torch.Tensor, u: torch.Tensor, v: torch.Tensor, color: ColorIn
     """Compiled :func:`.colour.yuv_to_rgb` (same arguments, same result)."""
     params = colour.conversion_params(color)
     key = (params, y.shape, y.stride(), u.shape, u.stride(), v.stride(), y.dtype, y.device.type)
-    return _run("yuv_to_rgb_planes", key, y, u, v, *params)  # type: ignore[no-any-return]
+    return _run("yuv_to_rgb_planes", key, y, u, v, params)  # type: ignore[no-any-return]
 
 
 def rgb_to_yuv(rgb: torch.Tensor, color: ColorInfo) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Compiled :func:`.colour.rgb_to_yuv` (same arguments, same result)."""
     params = colour.conversion_params(color)
     key = (params, rgb.shape, rgb.stride(), rgb.dtype, rgb.device.type)
-    return _run("rgb_to_yuv_planes", key, rgb, *params)  # type: ignore[no-any-return]
+    return _run("rgb_to_yuv_planes", key, rgb, params)  # type: ignore[no-any-return]
