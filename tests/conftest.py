@@ -166,6 +166,17 @@ def stream_summary(path: Path) -> list[tuple[str, str, int, float]]:
         ]
 
 
+def remux_without(src: Path, dst: Path, drop: range) -> None:
+    """Copy the video packets of src into dst except those at the given demux positions."""
+    with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
+        stream = inp.streams.video[0]
+        target = out.add_stream_from_template(stream)
+        for index, packet in enumerate(p for p in inp.demux(stream) if p.size):
+            if index not in drop:
+                packet.stream = target
+                out.mux(packet)
+
+
 @pytest.fixture
 def clip(tmp_path: Path):
     """Factory: ``clip("name.mkv", **ClipSpec fields)`` writes a generated clip and returns its path."""
@@ -195,3 +206,12 @@ def _hermetic_working_directory(tmp_path_factory: pytest.TempPathFactory):
         yield
     finally:
         os.chdir(previous)
+
+
+@pytest.fixture(autouse=True)
+def _seeded_torch():
+    """Every test starts from the same torch seed: a test that draws unseeded random tensors gets the
+    same ones on every run, so a failure on CI is a failure here too."""
+    import torch
+
+    torch.manual_seed(0)

@@ -10,7 +10,8 @@ declares.
 from __future__ import annotations
 
 import logging
-from collections import deque
+import statistics
+from collections import Counter, deque
 from collections.abc import Iterator, Mapping
 from fractions import Fraction
 from pathlib import Path
@@ -26,7 +27,7 @@ from ..frames import Frame, StreamInfo
 from .convert import color_info_for, frame_to_tensor
 from .errors import input_error, quiet_libav
 
-__all__ = ["MediaItem", "Source", "VideoReader", "check_frame_size"]
+__all__ = ["MediaItem", "Source", "TimestampGaps", "VideoReader", "check_frame_size"]
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,7 @@ Source = str | Path | BinaryIO
 
 _COPY_TYPES = ("audio", "subtitle")
 _DISCONTINUITY = Fraction(1)  # seconds a timestamp may go back before it counts as a new timeline
+_SHOWN_PER_KIND = 10  # warnings of one kind logged one by one; later ones are counted, then summed up
 
 
 def check_frame_size(width: int, height: int, limits: Limits, where: str) -> None:
@@ -46,6 +48,51 @@ def check_frame_size(width: int, height: int, limits: Limits, where: str) -> Non
             f"{where}: resolution {width}x{height} exceeds the limit of "
             f"{limits.max_width}x{limits.max_height} ({limits.max_pixels} pixels)"
         )
+
+
+class TimestampGaps:
+    """Finds frames missing from a steady video by the gaps they leave between timestamps.
+
+    A demuxer that meets a damaged packet header (a transport stream with lost or garbled TS
+    packets, a dropped network chunk) discards the whole packet without a word, and a decoder that
+    loses only non-reference frames has nothing to complain about either: the frames are simply not
+    there. What remains is one step between consecutive presentation timestamps much longer than
+    the usual one.
+
+    Only a steady stream is judged: most recent steps within 20% of their median. Variable-frame-
+    rate video (phones, screen recordings) has irregular steps by design and says nothing about
+    loss, so it is left alone; a steady stream that changes its rate for good is followed after a
+    few frames, once the new step is the median.
+    """
+
+    factor = 1.5  # a step over this many times the usual one skips frames (one lost frame makes it 2)
+    history = 16  # recent steps the usual step is the median of
+    min_history = 8  # steps seen before gaps are judged
+    steady_share = 0.75  # share of recent steps within 20% of the median for a stream to count as steady
+
+    def __init__(self) -> None:
+        self._steps: deque[int] = deque(maxlen=self.history)
+        self.gaps = 0
+        self.missing = 0
+
+    def usual(self) -> float | None:
+        """The usual step between frames, or None before enough steps or when the stream is not steady."""
+        if len(self._steps) < self.min_history:
+            return None
+        median = statistics.median(self._steps)
+        near = sum(1 for d in self._steps if abs(d - median) <= 0.2 * median)
+        return median if median > 0 and near >= self.steady_share * len(self._steps) else None
+
+    def step(self, delta: int) -> int:
+        """Record the step between two consecutive frames; return how many frames it skips (often 0)."""
+        usual = self.usual()
+        self._steps.append(delta)
+        if usual is None or delta <= self.factor * usual:
+            return 0
+        skipped = max(1, round(delta / usual) - 1)
+        self.gaps += 1
+        self.missing += skipped
+        return skipped
 
 
 class VideoReader:
@@ -83,6 +130,9 @@ class VideoReader:
             self._frame_step = self._nominal_step()
             self.corrupt_packets = 0
             self.dropped_frames = 0
+            self.gaps = TimestampGaps()
+            self.warnings: list[str] = []  # what went wrong with the input, for the run's summary
+            self._warned: Counter[str] = Counter()
             self._offset = Fraction(0)  # seconds added to every timestamp after discontinuities
             self._latest: Fraction | None = None  # latest (shifted) timestamp seen, seconds
             self._items = self._decode_items()
@@ -183,6 +233,7 @@ class VideoReader:
                 if packet.stream is stream:
                     yield from self._decode(packet)
                     if packet.size == 0:  # the flush packet demux() adds at the end
+                        self._sum_up()
                         return
                 elif packet.dts is not None or packet.pts is not None:
                     yield packet
@@ -203,8 +254,8 @@ class VideoReader:
         if self._latest is not None and when < self._latest - _DISCONTINUITY:
             step = 1 / (self._stream.average_rate or Fraction(25))
             self._offset += self._latest - when + step
-            log.warning("%s: timestamps jump back at %.3f s; later timestamps are shifted to continue",
-                        self.name, float(self._latest))
+            self._warn("timeline", f"{self.name}: timestamps jump back at {float(self._latest):.3f} s; "
+                                   "later timestamps are shifted to continue")
             when = stamp * packet.time_base + self._offset
         self._latest = when if self._latest is None else max(self._latest, when)
         if self._offset:
@@ -219,7 +270,7 @@ class VideoReader:
             frames = self._stream.decode(packet)
         except av.InvalidDataError as exc:
             self.corrupt_packets += 1
-            log.warning("%s: skipped a corrupt video packet at pts %s (%s)", self.name, packet.pts, exc)
+            self._warn("corrupt", f"{self.name}: skipped a corrupt video packet at pts {packet.pts} ({exc})")
             return
         for frame in frames:
             converted = self._to_frame(frame)
@@ -236,9 +287,11 @@ class VideoReader:
         elif self._last_pts is not None and pts <= self._last_pts:
             # Out-of-order or repeated timestamps come from damaged input; no encoder takes them.
             self.dropped_frames += 1
-            log.warning("%s: dropped a frame with timestamp %d, not after the previous %d (damaged input)",
-                        self.name, pts, self._last_pts)
+            self._warn("order", f"{self.name}: dropped a frame with timestamp {pts}, not after the previous "
+                                f"{self._last_pts} (damaged input)")
             return None
+        if self._last_pts is not None:
+            self._check_gap(pts - self._last_pts, pts)
         self._last_pts = pts
         time_base = frame.time_base or self._stream.time_base or Fraction(1, 90000)
         out = Frame(
@@ -250,6 +303,38 @@ class VideoReader:
         )
         self._next_index += 1
         return out
+
+    def _check_gap(self, delta: int, pts: int) -> None:
+        usual = self.gaps.usual()
+        skipped = self.gaps.step(delta)
+        if skipped and usual is not None:
+            tb = self._stream.time_base or Fraction(1, 90000)
+            self._warn("gap", f"{self.name}: about {skipped} frame(s) missing before {float(pts * tb):.3f} s "
+                              f"({float(delta * tb) * 1000:.0f} ms without a frame where frames are "
+                              f"{float(usual * tb) * 1000:.0f} ms apart): lost in damaged input or "
+                              "dropped by the source")
+
+    # -- reporting ---------------------------------------------------------------------------
+    def _warn(self, kind: str, message: str) -> None:
+        """Log and keep one warning; after the first few of a kind, only count them."""
+        self._warned[kind] += 1
+        if self._warned[kind] <= _SHOWN_PER_KIND:
+            log.warning("%s", message)
+            self.warnings.append(message)
+
+    def _sum_up(self) -> None:
+        """At the end of the input, one line for each kind of warning that was cut short."""
+        totals = {
+            "corrupt": f"{self.corrupt_packets} corrupt video packets skipped",
+            "order": f"{self.dropped_frames} frames dropped for out-of-order timestamps",
+            "gap": f"{self.gaps.gaps} timestamp gaps, about {self.gaps.missing} frames missing",
+            "timeline": f"{self._warned['timeline']} timestamp jumps back",
+        }
+        for kind, count in self._warned.items():
+            if count > _SHOWN_PER_KIND:
+                message = f"{self.name}: {totals[kind]} in all ({count - _SHOWN_PER_KIND} not shown above)"
+                log.warning("%s", message)
+                self.warnings.append(message)
 
     # -- lifecycle ---------------------------------------------------------------------------
     @property

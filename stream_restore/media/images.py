@@ -91,6 +91,7 @@ class ImageSequenceReader:
         )
         self.copy_streams: list[av.stream.Stream] = []
         self.corrupt_packets = 0
+        self.warnings: list[str] = []
 
     def __iter__(self) -> Iterator[Frame]:
         for index, path in enumerate(self.files):

@@ -40,6 +40,7 @@ _POLL = 0.1  # seconds between checks of the stop flag while blocked on a queue
 class FrameSource(Protocol):
     info: StreamInfo
     corrupt_packets: int
+    warnings: list[str]  # what was wrong with the input, for the summary
 
     def __iter__(self) -> Iterator[object]: ...  # Frame or passthrough packet
     def close(self) -> None: ...
@@ -279,4 +280,5 @@ def run_pipeline(
     stats.scene_cuts = session.scene_cuts
     stats.size_changes = session.size_changes
     stats.corrupt_packets = source.corrupt_packets
+    stats.warnings.extend(source.warnings)
     return stats

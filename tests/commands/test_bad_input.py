@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -151,15 +152,19 @@ def test_frame_size_change_into_folder_is_fine(clip, tmp_path, capsys):
 def test_corrupt_packet_mid_stream_is_skipped_with_warning(clip, tmp_path, caplog):
     src = clip("in.ts", frames=40, width=64, height=48, options={"g": "5"})
     data = bytearray(src.read_bytes())
-    # Overwrite TS packet payloads in the middle of the file (sync bytes kept).
+    # Overwrite TS packet payloads in the middle of the file (sync bytes and continuity counters
+    # kept). Seeded: with some byte patterns the demuxer silently discards whole frames and only the
+    # gap they leave in the timestamps tells (seen on CI with os.urandom).
+    rng = random.Random(1)
     for start in range(len(data) // 2, len(data) // 2 + 188 * 6, 188):
         offset = start - start % 188
-        data[offset + 8 : offset + 188] = os.urandom(180)
+        data[offset + 8 : offset + 188] = rng.randbytes(180)
     broken = tmp_path / "broken.ts"
     broken.write_bytes(bytes(data))
     code = main(["restore", str(broken), str(tmp_path / "out.mkv"), "--model", "identity", "--quiet"])
     assert code == 0
-    assert any(r.levelname in ("WARNING", "ERROR") for r in caplog.records), "damage went unreported"
+    assert any("missing" in r.getMessage() for r in caplog.records if r.name.startswith("stream_restore")), \
+        "lost frames went unreported"
     with av.open(str(tmp_path / "out.mkv")) as c:
         assert sum(1 for _ in c.decode(video=0)) >= 30
 

@@ -18,7 +18,7 @@ from stream_restore.errors import LimitExceededError
 from stream_restore.pipeline import RestoreJob, restore
 from stream_restore.v1 import restore_pb2 as pb
 
-from ..conftest import decode_video, stream_summary
+from ..conftest import decode_video, remux_without, stream_summary
 from .conftest import Running
 
 
@@ -65,6 +65,16 @@ def test_restore_fragmented_mp4_with_scale(server: Running, ts_clip: Path, tmp_p
     assert len(frames) == 12 and frames[0].shape == (96, 128, 3)
     assert result.header.output.width == 128 and result.header.mime_type == "video/mp4"
     assert [s[0] for s in stream_summary(out)] == ["video", "audio"]
+
+
+def test_damaged_input_is_reported_in_the_summary(server: Running, clip, tmp_path: Path) -> None:
+    src = clip("in.ts", frames=40, width=64, height=48, options={"g": "10"})
+    lost = tmp_path / "lost.ts"
+    remux_without(src, lost, range(22, 25))
+    with server.client() as client:
+        result = client.restore(lost, tmp_path / "out.mkv", _config(), timeout=60)
+    assert result.summary is not None and result.summary.frames_out == 37
+    assert any("frame(s) missing" in w for w in result.summary.warnings), list(result.summary.warnings)
 
 
 def _held_chunks(data: list[bytes], release: threading.Event) -> object:
