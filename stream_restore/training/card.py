@@ -41,7 +41,7 @@ TARGET_TEXT: dict[str, str] = {
     "sr-fast-x3": "(no numeric target; bicubic x3 is 30.39 / 27.55 / 27.21)",
 }
 # Bumped when a scoring protocol changes, so cached scores are measured again.
-_PROTOCOL = 3
+_PROTOCOL = 4  # 4: the H.264-coded LR of video-crf23/30 is reproducible (one encoder thread)
 
 # The datasets of ``stream-restore eval`` on each task's card (scored beside the no-learning baseline).
 CARD_DATASETS: dict[str, tuple[str, ...]] = {
@@ -184,7 +184,7 @@ def write_card(name: str, data_root: Path, runs: Path, notes: str | None, comman
         f"Command: `{command}`",
         "",
         _run_line(step, seconds, recipe.steps, _kept_run(path)),
-        f"{_threads(command)} intra-op thread(s), `nice -n 10`, alongside other engineers' jobs ({platform.python_version()}, torch {torch.__version__}).",
+        f"{_threads(command)} intra-op thread(s), under `nice`, alongside other jobs ({platform.python_version()}, torch {torch.__version__}).",
         "",
         "## Measured (Y PSNR, dB; crop = scale for SR; deblurring: GoPro uncropped, Levin09 up to a shift)",
         "",

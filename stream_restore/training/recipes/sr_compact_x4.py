@@ -4,4 +4,4 @@ from __future__ import annotations
 
 from ..recipe import Recipe
 
-RECIPE = Recipe(model="sr-compact-x4", kind="sr", steps=1600, batch=16, patch=28, lr=1e-3)
+RECIPE = Recipe(model="sr-compact-x4", kind="sr", steps=20000, batch=16, patch=28, lr=1e-3)
