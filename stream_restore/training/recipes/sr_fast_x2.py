@@ -4,4 +4,4 @@ from __future__ import annotations
 
 from ..recipe import Recipe
 
-RECIPE = Recipe(model="sr-fast-x2", kind="sr", steps=10000, batch=16, patch=40, lr=1e-3)
+RECIPE = Recipe(model="sr-fast-x2", kind="sr", steps=20000, batch=16, patch=40, lr=1e-3)

@@ -4,4 +4,4 @@ from __future__ import annotations
 
 from ..recipe import Recipe
 
-RECIPE = Recipe(model="sr-fast-x4", kind="sr", steps=12000, batch=24, patch=28, lr=1e-3)
+RECIPE = Recipe(model="sr-fast-x4", kind="sr", steps=22000, batch=24, patch=28, lr=1e-3)
