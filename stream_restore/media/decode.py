@@ -37,6 +37,12 @@ Source = str | Path | BinaryIO
 _COPY_TYPES = ("audio", "subtitle")
 _DISCONTINUITY = Fraction(1)  # seconds a timestamp may go back before it counts as a new timeline
 _SHOWN_PER_KIND = 10  # warnings of one kind logged one by one; later ones are counted, then summed up
+_TOTALS = {  # the end-of-input line of each kind of warning
+    "corrupt": "corrupt video packets skipped",
+    "order": "frames dropped for out-of-order timestamps",
+    "gap": "timestamp gaps",
+    "timeline": "timestamp jumps back",
+}
 
 
 def check_frame_size(width: int, height: int, limits: Limits, where: str) -> None:
@@ -72,6 +78,7 @@ class TimestampGaps:
 
     def __init__(self) -> None:
         self._steps: deque[int] = deque(maxlen=self.history)
+        self.judged_against: float | None = None  # the usual step the latest one was compared with
         self.gaps = 0
         self.missing = 0
 
@@ -85,7 +92,7 @@ class TimestampGaps:
 
     def step(self, delta: int) -> int:
         """Record the step between two consecutive frames; return how many frames it skips (often 0)."""
-        usual = self.usual()
+        usual = self.judged_against = self.usual()
         self._steps.append(delta)
         if usual is None or delta <= self.factor * usual:
             return 0
@@ -129,7 +136,6 @@ class VideoReader:
             self._last_pts: int | None = None
             self._frame_step = self._nominal_step()
             self.corrupt_packets = 0
-            self.dropped_frames = 0
             self.gaps = TimestampGaps()
             self.warnings: list[str] = []  # what went wrong with the input, for the run's summary
             self._warned: Counter[str] = Counter()
@@ -286,7 +292,6 @@ class VideoReader:
             pts = 0 if self._last_pts is None else self._last_pts + self._frame_step
         elif self._last_pts is not None and pts <= self._last_pts:
             # Out-of-order or repeated timestamps come from damaged input; no encoder takes them.
-            self.dropped_frames += 1
             self._warn("order", f"{self.name}: dropped a frame with timestamp {pts}, not after the previous "
                                 f"{self._last_pts} (damaged input)")
             return None
@@ -305,8 +310,8 @@ class VideoReader:
         return out
 
     def _check_gap(self, delta: int, pts: int) -> None:
-        usual = self.gaps.usual()
         skipped = self.gaps.step(delta)
+        usual = self.gaps.judged_against
         if skipped and usual is not None:
             tb = self._stream.time_base or Fraction(1, 90000)
             self._warn("gap", f"{self.name}: about {skipped} frame(s) missing before {float(pts * tb):.3f} s "
@@ -319,22 +324,18 @@ class VideoReader:
         """Log and keep one warning; after the first few of a kind, only count them."""
         self._warned[kind] += 1
         if self._warned[kind] <= _SHOWN_PER_KIND:
-            log.warning("%s", message)
-            self.warnings.append(message)
+            self._record(message)
+
+    def _record(self, message: str) -> None:
+        log.warning("%s", message)
+        self.warnings.append(message)
 
     def _sum_up(self) -> None:
         """At the end of the input, one line for each kind of warning that was cut short."""
-        totals = {
-            "corrupt": f"{self.corrupt_packets} corrupt video packets skipped",
-            "order": f"{self.dropped_frames} frames dropped for out-of-order timestamps",
-            "gap": f"{self.gaps.gaps} timestamp gaps, about {self.gaps.missing} frames missing",
-            "timeline": f"{self._warned['timeline']} timestamp jumps back",
-        }
         for kind, count in self._warned.items():
             if count > _SHOWN_PER_KIND:
-                message = f"{self.name}: {totals[kind]} in all ({count - _SHOWN_PER_KIND} not shown above)"
-                log.warning("%s", message)
-                self.warnings.append(message)
+                what = _TOTALS[kind] + (f", about {self.gaps.missing} frames missing" if kind == "gap" else "")
+                self._record(f"{self.name}: {count} {what} in all ({count - _SHOWN_PER_KIND} not shown above)")
 
     # -- lifecycle ---------------------------------------------------------------------------
     @property
