@@ -1,4 +1,4 @@
-"""Write a model card from what is measured, not typed: ``python -m stream_restore.training.card NAME``.
+"""Write a model card from what is measured, not typed: ``python -m stream_restore.evaluation.card NAME``.
 
 Collects the spec (architecture, params, counted GFLOP/MP, frames), the recipe (data, degradations,
 hyper-parameters, exact command), the run log (steps, wall time) and the figures of ``stream-restore
@@ -18,9 +18,12 @@ from pathlib import Path
 
 import torch
 
+from ..backends import BackendOptions, create_backend
 from ..models import get_spec
 from ..models.registry import ModelSpec
-from .recipe import load_recipe
+from ..training.recipe import load_recipe
+from .datasets import load_dataset
+from .runner import evaluate
 
 __all__ = ["write_card"]
 
@@ -101,10 +104,6 @@ def _baseline(spec: ModelSpec) -> str:
 
 def _eval_rows(spec: ModelSpec, data_root: Path) -> dict[str, tuple[float, float]]:
     """{dataset: (model, baseline)} Y PSNR, exactly as ``stream-restore eval`` measures them."""
-    from ..backends import BackendOptions, create_backend
-    from ..evaluation.datasets import load_dataset
-    from ..evaluation.runner import evaluate
-
     datasets = CARD_DATASETS.get(spec.task.value, ())
     baseline = _baseline(spec)
     rows: dict[str, tuple[float, float]] = {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from stream_restore.training.card import _kept_notes, _run_line, _run_stats
+from stream_restore.evaluation.card import _kept_notes, _run_line, _run_stats
 
 
 def test_run_stats_sum_resumed_segments(tmp_path: Path) -> None:
