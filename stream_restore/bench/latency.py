@@ -1,7 +1,7 @@
 """Measure the service: live latency (frames paced at a fixed rate) and throughput against local restore.
 
-    python -m stream_restore.server.latency --model identity --model bicubic-x2
-    python -m stream_restore.server.latency --throughput --model bicubic-x2 --size 640x360
+    python -m stream_restore.bench.latency --model identity --model bicubic-x2
+    python -m stream_restore.bench.latency --throughput --model bicubic-x2 --size 640x360
 
 The server runs as a separate process (``stream-restore serve`` on a free loopback port), as it
 would in production. **Latency**: the client encodes frames live (H.264, zerolatency) into MPEG-TS
@@ -224,7 +224,7 @@ def measure_throughput(model: str, width: int, height: int, frames: int, rounds:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m stream_restore.server.latency", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m stream_restore.bench.latency", description=__doc__.split("\n")[0])
     parser.add_argument("--model", action="append", help="model(s) to measure (default identity and the fastest learned)")
     parser.add_argument("--size", default="320x240", help="input frame size WxH (default 320x240)")
     parser.add_argument("--fps", type=int, default=30, help="live input rate (default 30)")
