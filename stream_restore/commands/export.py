@@ -6,9 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..backends.export import DEFAULT_OPSET, export_onnx
 from ..errors import ConfigError
 from ..models.registry import get_spec, list_specs
-from .export import DEFAULT_OPSET, export_onnx
 
 __all__ = ["add_arguments", "run"]
 

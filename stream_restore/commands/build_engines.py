@@ -7,10 +7,10 @@ import re
 import sys
 import time
 
+from ..backends.base import PRECISIONS, BackendOptions, ShapeProfile
+from ..backends.export import min_input_side, padded_size
 from ..errors import ConfigError
 from ..models.registry import ModelSpec, get_spec, list_specs
-from .base import PRECISIONS, BackendOptions, ShapeProfile
-from .export import min_input_side, padded_size
 
 __all__ = ["add_arguments", "plan_builds", "run"]
 
@@ -91,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
         for spec, profile, precision in plan:
             sys.stdout.write(f"{spec.name}\t{precision}\t{profile.tag()}\n")
         return 0
-    from .tensorrt_backend import TensorRTBackend, import_tensorrt
+    from ..backends.tensorrt_backend import TensorRTBackend, import_tensorrt
 
     import_tensorrt()  # fail early, with the install hint, before exporting anything
     started = time.monotonic()
