@@ -23,19 +23,13 @@ import torch
 from ..backends import BackendOptions
 from ..errors import ConfigError
 from ..models.registry import get_spec, list_specs
+from ..option_values import parse_size
 from .models import BACKEND_VARIANTS, BenchRow, bench_backend
 from .peak import matmul_peak_gflops
 
 __all__ = ["add_arguments", "run"]
 
 log = logging.getLogger(__name__)
-
-
-def _size(text: str) -> tuple[int, int]:
-    parts = text.lower().split("x")
-    if len(parts) != 2 or not all(p.isdigit() and int(p) > 0 for p in parts):
-        raise ConfigError(f"invalid size {text!r} (expected WIDTHxHEIGHT, e.g. 640x360)")
-    return int(parts[0]), int(parts[1])
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -158,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
     )
     cuda = args.device.startswith("cuda")
     variants = args.backend or (["tensorrt", "torch"] if cuda else ["onnxruntime", "torch"])
-    sizes = [_size(s) for s in (args.size or ["640x360"])]
+    sizes = [parse_size(s) for s in (args.size or ["640x360"])]
     base = BackendOptions(
         device=args.device, precision=args.precision, threads=args.threads, cache_dir=args.cache_dir
     )

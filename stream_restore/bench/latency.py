@@ -236,10 +236,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="throughput rounds (median reported)")
     args = parser.parse_args(argv)
     from ..models.registry import list_specs
+    from ..option_values import parse_size
 
     names = {s.name for s in list_specs()}
     models = args.model or ["identity", "sr-fast-x2" if "sr-fast-x2" in names else "bicubic-x2"]
-    width, height = (int(v) for v in args.size.lower().split("x"))
+    width, height = parse_size(args.size)
     for model in models:
         if args.throughput:
             r = measure_throughput(model, width, height, args.frames, args.rounds, args.threads)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import time
 
@@ -11,16 +10,15 @@ from ..backends.base import PRECISIONS, BackendOptions, ShapeProfile
 from ..backends.export import min_input_side, padded_size
 from ..errors import ConfigError
 from ..models.registry import ModelSpec, get_spec, list_specs
+from ..option_values import parse_size
 
 __all__ = ["add_arguments", "plan_builds", "run"]
 
 
-def _size(text: str) -> tuple[int, int]:
-    """ "WIDTHxHEIGHT" -> (height, width) in pixels."""
-    match = re.fullmatch(r"(\d+)[xX](\d+)", text.strip())
-    if not match:
-        raise ConfigError(f"invalid size {text!r} (expected WIDTHxHEIGHT, e.g. 1280x720)")
-    return int(match.group(2)), int(match.group(1))
+def _height_width(text: str) -> tuple[int, int]:
+    """ "WIDTHxHEIGHT" -> (height, width) in pixels, the order of engine shape profiles."""
+    width, height = parse_size(text)
+    return height, width
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -78,14 +76,14 @@ def plan_builds(
 
 def run(args: argparse.Namespace) -> int:
     specs = [get_spec(n) for n in args.model] if args.model else [s for s in list_specs()]
-    sizes = [_size(s) for s in (args.size or ["1280x720"])]
+    sizes = [_height_width(s) for s in (args.size or ["1280x720"])]
     plan = plan_builds(
         specs,
         sizes,
         args.batch,
         args.precision or ["fp16"],
-        _size(args.min_size) if args.min_size else None,
-        _size(args.max_size) if args.max_size else None,
+        _height_width(args.min_size) if args.min_size else None,
+        _height_width(args.max_size) if args.max_size else None,
     )
     if args.dry_run:
         for spec, profile, precision in plan:

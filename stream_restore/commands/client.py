@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 
 from ..errors import ConfigError
+from ..option_values import DEFAULT_MODEL, parse_bitrate
 from .progress import ProgressLine
-from .restore import DEFAULT_MODEL, parse_bitrate
 
 __all__ = ["add_arguments", "run"]
 
@@ -55,7 +55,6 @@ def _read(path: str | None, what: str) -> bytes | None:
 
 def run(args: argparse.Namespace) -> int:
     from ..client import RestoreClient
-    from ..pipeline.runner import Progress
     from ..v1 import restore_pb2 as pb
 
     token = args.token
@@ -74,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     bar = ProgressLine("restoring", enabled=show)
 
     def on_progress(p: pb.Progress) -> None:
-        bar(Progress(p.frames_done, p.frames_total or None, p.elapsed_seconds, p.fps))
+        bar.show(p.frames_done, p.frames_total or None, p.elapsed_seconds, p.fps)
 
     with RestoreClient(args.server, tls=args.tls, tls_ca=_read(args.tls_ca, "CA file"),
                        client_cert=_read(args.tls_cert, "client certificate"),

@@ -18,7 +18,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from .restore import DEFAULT_MODEL, parse_size
+from ..option_values import DEFAULT_MODEL, parse_size
 
 __all__ = ["add_arguments", "make_sample", "run"]
 

@@ -1,14 +1,29 @@
-"""A one-line terminal progress display: frames, percentage, frames/s and ETA."""
+"""A one-line terminal progress display: frames, percentage, frames/s and ETA.
+
+Torch-free: it takes anything shaped like the pipeline's ``Progress`` (or the four numbers), so
+``stream-restore client`` shows progress without importing the pipeline.
+"""
 
 from __future__ import annotations
 
 import sys
 import time
-from typing import TextIO
+from typing import Protocol, TextIO
 
-from ..pipeline.runner import Progress
+__all__ = ["ProgressLine", "ProgressReport"]
 
-__all__ = ["ProgressLine"]
+
+class ProgressReport(Protocol):
+    """What a progress update carries (``pipeline.Progress`` is one)."""
+
+    @property
+    def frames_done(self) -> int: ...
+    @property
+    def frames_total(self) -> int | None: ...
+    @property
+    def elapsed(self) -> float: ...  # seconds since start
+    @property
+    def fps(self) -> float: ...
 
 
 def _clock(seconds: float) -> str:
@@ -27,19 +42,23 @@ class ProgressLine:
         self._last = 0.0
         self._drawn = False
 
-    def __call__(self, progress: Progress) -> None:
+    def __call__(self, progress: ProgressReport) -> None:
+        self.show(progress.frames_done, progress.frames_total, progress.elapsed, progress.fps)
+
+    def show(self, done: int, total: int | None, elapsed: float, fps: float) -> None:
+        """Redraw with ``done`` of ``total`` frames (None: unknown) after ``elapsed`` seconds."""
         if not self.enabled:
             return
         now = time.monotonic()
         if now - self._last < self._interval:
             return
         self._last = now
-        done, total = progress.frames_done, progress.frames_total
         if total:
-            left = max(total - done, 0) / progress.fps if progress.fps > 0 else 0.0
-            text = f"{self.label} {done}/{total} frames {100 * done / total:5.1f}% | {progress.fps:6.2f} fps | ETA {_clock(left)}"
+            left = max(total - done, 0) / fps if fps > 0 else 0.0
+            text = (f"{self.label} {done}/{total} frames {100 * done / total:5.1f}% | {fps:6.2f} fps"
+                    f" | ETA {_clock(left)}")
         else:
-            text = f"{self.label} {done} frames | {progress.fps:6.2f} fps | {_clock(progress.elapsed)}"
+            text = f"{self.label} {done} frames | {fps:6.2f} fps | {_clock(elapsed)}"
         self.stream.write("\r" + text[:120].ljust(80))
         self.stream.flush()
         self._drawn = True

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from fractions import Fraction
 from pathlib import Path
@@ -11,28 +10,11 @@ from pathlib import Path
 from ..backends import BackendOptions
 from ..config import EncodeOptions, Limits, PipelineOptions
 from ..errors import ConfigError
+from ..option_values import DEFAULT_MODEL, parse_bitrate, parse_size
 from ..pipeline import RestoreJob, restore
 from .progress import ProgressLine
 
-__all__ = ["DEFAULT_MODEL", "add_arguments", "build_job", "run"]
-
-DEFAULT_MODEL = "bicubic-x2"
-
-
-def parse_bitrate(text: str) -> int:
-    """"8M", "2500k" or "800000" -> bits per second."""
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kKmMgG]?)\s*", text)
-    if not match:
-        raise ConfigError(f"invalid bitrate {text!r} (examples: 8M, 2500k)")
-    factor = {"": 1, "k": 1_000, "m": 1_000_000, "g": 1_000_000_000}[match.group(2).lower()]
-    return int(float(match.group(1)) * factor)
-
-
-def parse_size(text: str) -> tuple[int, int]:
-    match = re.fullmatch(r"(\d+)[xX](\d+)", text.strip())
-    if not match:
-        raise ConfigError(f"invalid size {text!r} (expected WIDTHxHEIGHT)")
-    return int(match.group(1)), int(match.group(2))
+__all__ = ["add_arguments", "build_job", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

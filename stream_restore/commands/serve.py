@@ -49,8 +49,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def build_config(args: argparse.Namespace) -> Any:
     """The ServerConfig from the config file and the flags (flags win)."""
+    from ..option_values import parse_size
     from ..server.config import load_config_file, merge_config
-    from .restore import parse_size
 
     settings: dict[str, Any] = load_config_file(args.config) if args.config else {}
     flags = {

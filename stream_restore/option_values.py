@@ -1,0 +1,35 @@
+"""Parsers for option values typed on a command line: ``WIDTHxHEIGHT`` sizes and bitrates.
+
+Torch-free (only :mod:`.errors`), so every command, benchmark and the client can share them; a bad
+value raises :class:`~stream_restore.errors.ConfigError` with an example of a good one.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .errors import ConfigError
+
+__all__ = ["DEFAULT_MODEL", "parse_bitrate", "parse_size"]
+
+DEFAULT_MODEL = "bicubic-x2"  # the model a command uses when none is named
+
+_SIZE = re.compile(r"\s*(\d+)[xX](\d+)\s*")
+_BITRATE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([kKmMgG]?)\s*")
+_BITRATE_FACTOR = {"": 1, "k": 1_000, "m": 1_000_000, "g": 1_000_000_000}
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """``"1280x720"`` -> ``(width, height)`` in pixels, both positive (width first, as typed)."""
+    match = _SIZE.fullmatch(text)
+    if not match or int(match.group(1)) < 1 or int(match.group(2)) < 1:
+        raise ConfigError(f"invalid size {text!r} (expected WIDTHxHEIGHT, e.g. 1280x720)")
+    return int(match.group(1)), int(match.group(2))
+
+
+def parse_bitrate(text: str) -> int:
+    """``"8M"``, ``"2500k"`` or ``"800000"`` -> bits per second."""
+    match = _BITRATE.fullmatch(text)
+    if not match:
+        raise ConfigError(f"invalid bitrate {text!r} (examples: 8M, 2500k)")
+    return int(float(match.group(1)) * _BITRATE_FACTOR[match.group(2).lower()])
