@@ -47,3 +47,25 @@ def test_single_frame_segment():
 def test_negative_counts_rejected():
     with pytest.raises(ValueError):
         WindowBuffer(-1, 0)
+
+
+def test_two_future_frames_pad_with_the_last_frame():
+    """Near the end the missing future repeats the segment's last frame, not the centre."""
+    assert run(WindowBuffer(1, 2), [0, 1, 2, 3]) == [
+        [0, 0, 1, 2],
+        [0, 1, 2, 3],
+        [1, 2, 3, 3],
+        [2, 3, 3, 3],
+    ]
+
+
+@pytest.mark.parametrize("past", [0, 1, 2, 3])
+@pytest.mark.parametrize("future", [0, 1, 2, 3])
+@pytest.mark.parametrize("length", [1, 2, 3, 5, 8])
+def test_windows_match_clamped_indexing(past: int, future: int, length: int):
+    """Every window is the segment indexed at centre-past .. centre+future, clamped to its ends."""
+    items = list(range(10, 10 + length))
+    expected = [
+        [items[min(max(i + k, 0), length - 1)] for k in range(-past, future + 1)] for i in range(length)
+    ]
+    assert run(WindowBuffer(past, future), items) == expected
