@@ -12,6 +12,8 @@ Classes also subclass the builtin that describes them, so generic handlers keep 
     ├── LimitExceededError                  a configured limit (size, duration, streams) was hit
     ├── OutputError (OSError)               the output cannot be written (path, permissions, disk)
     ├── AuthError                           missing or wrong credentials (server only)
+    ├── PermissionDeniedError (PermissionError)  a resource the operator did not allow: a backend,
+    │                                       a path outside the configured roots, a URL or demuxer
     └── CancelledError                      the caller cancelled (Ctrl-C, client gone, deadline)
 
 The CLI maps these to exit codes (:func:`exit_code`), the server to gRPC status codes (in
@@ -28,6 +30,7 @@ __all__ = [
     "LimitExceededError",
     "ModelNotFoundError",
     "OutputError",
+    "PermissionDeniedError",
     "StreamRestoreError",
     "UnsupportedError",
     "exit_code",
@@ -69,6 +72,10 @@ class AuthError(StreamRestoreError):
     """Missing or invalid credentials."""
 
 
+class PermissionDeniedError(StreamRestoreError, PermissionError):
+    """The request asks for something the operator did not allow (never opened or run)."""
+
+
 class CancelledError(StreamRestoreError):
     """The work was cancelled by its caller (interrupt, disconnect, deadline)."""
 
@@ -79,7 +86,8 @@ def exit_code(error: BaseException) -> int:
         return 130
     if isinstance(
         error,
-        (InputError, ConfigError, ModelNotFoundError, LimitExceededError, OutputError, AuthError),
+        (InputError, ConfigError, ModelNotFoundError, LimitExceededError, OutputError, AuthError,
+         PermissionDeniedError),
     ):
         return 2
     return 1

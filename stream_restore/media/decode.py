@@ -25,7 +25,8 @@ from ..config import Limits
 from ..errors import InputError, LimitExceededError, UnsupportedError
 from ..frames import Frame, StreamInfo
 from .convert import color_info_for, frame_to_tensor
-from .errors import input_error, quiet_libav
+from .demuxers import DemuxPolicy, policy_for, refused_demuxer
+from .errors import input_error, libav_capture
 
 __all__ = ["MediaItem", "Source", "TimestampGaps", "VideoReader", "check_frame_size"]
 
@@ -114,9 +115,13 @@ class VideoReader:
         options: Mapping[str, str] | None = None,
         threads: int = 0,
         copy_streams: bool = True,
+        policy: DemuxPolicy | None = None,
     ) -> None:
+        """``policy``: which demuxers and protocols may read ``source`` (media.demuxers); by default
+        a byte stream is a client's (:data:`~.demuxers.CLIENT_STREAM`), a path a local file."""
         self.limits = limits or Limits()
         self.name = str(source) if isinstance(source, (str, Path)) else "input stream"
+        self.policy = policy or policy_for(source)
         self._container = self._open(source, format, dict(options or {}))
         try:
             self._stream = self._select_video_stream()
@@ -133,6 +138,7 @@ class VideoReader:
             self._first_av_frame: VideoFrame | None = None
             self._next_index = 0
             self.compiled_colour = False  # media.kernels for YUV -> RGB; the pipeline decides
+            self.compile_colour_after: int | None = None  # or from this many decoded frames on
             self._last_pts: int | None = None
             self._frame_step = self._nominal_step()
             self.corrupt_packets = 0
@@ -145,7 +151,7 @@ class VideoReader:
             first = self._prime()
             self.info = self._describe(first)
         except BaseException:
-            self._container.close()
+            self.close()
             raise
 
     # -- opening -----------------------------------------------------------------------------
@@ -160,11 +166,22 @@ class VideoReader:
                 raise InputError(f"{path}: is a folder (folders are read as image sequences)")
             if path.stat().st_size == 0:
                 raise InputError(f"{path}: file is empty")
+        explicit = self.policy.check_format(format)
+        container_options = self.policy.open_options(explicit)
+        logs: list = []
         try:
-            with quiet_libav():
-                return av.open(source, mode="r", format=format, options=options, timeout=30.0)  # type: ignore[arg-type]
+            with libav_capture() as logs:
+                return av.open(source, mode="r", format=explicit, options=options,  # type: ignore[arg-type]
+                               container_options=container_options, metadata_errors="replace", timeout=30.0)
         except av.FFmpegError as exc:
-            raise input_error(self.name, exc) from None
+            refused = refused_demuxer(logs)
+            if refused is not None:
+                raise UnsupportedError(
+                    f"{self.name}: the data is {refused} (a demuxer that opens other files or URLs, or not "
+                    f"a video container), which is not accepted from {self.policy.origin}"
+                    + (f"; send one of: {', '.join(self.policy.demuxers())}" if self.policy.allowed else "")
+                ) from None
+            raise input_error(self.name, exc, logs) from None
         except OSError as exc:
             raise InputError(f"{self.name}: cannot open: {exc.strerror or exc}") from None
 
@@ -207,10 +224,6 @@ class VideoReader:
             duration = float(stream.duration * stream.time_base)
         elif self._container.duration is not None:
             duration = self._container.duration / 1_000_000
-        if self.limits.max_duration is not None and duration is not None and duration > self.limits.max_duration:
-            raise LimitExceededError(
-                f"{self.name}: duration {duration:.1f} s exceeds the limit of {self.limits.max_duration:.1f} s"
-            )
         return StreamInfo(
             width=first.width,
             height=first.height,
@@ -300,7 +313,7 @@ class VideoReader:
         self._last_pts = pts
         time_base = frame.time_base or self._stream.time_base or Fraction(1, 90000)
         out = Frame(
-            data=frame_to_tensor(frame, compiled=self.compiled_colour),
+            data=frame_to_tensor(frame, compiled=self._compiled_now()),
             pts=pts,
             time_base=time_base,
             index=self._next_index,
@@ -342,7 +355,22 @@ class VideoReader:
     def video_stream(self) -> av.video.stream.VideoStream:
         return self._stream
 
+    def _compiled_now(self) -> bool:
+        after = self.compile_colour_after
+        return self.compiled_colour or (after is not None and self._next_index >= after)
+
     def close(self) -> None:
+        """Release the input; the decoder's threads are parked first, with the GIL released.
+
+        PyAV frees a codec context holding the GIL, and waits there for decoder threads still at
+        work; ``flush_buffers`` waits for them without it, so they are idle by then.
+        """
+        stream = getattr(self, "_stream", None)
+        if stream is not None:
+            try:
+                stream.codec_context.flush_buffers()
+            except (av.FFmpegError, ValueError):
+                log.debug("%s: flushing the decoder failed", self.name, exc_info=True)
         self._container.close()
 
     def __enter__(self) -> VideoReader:

@@ -85,8 +85,11 @@ class VideoWriter:
         streaming: bool = False,
         name: str | None = None,
         compiled_colour: bool = False,
+        settings: EncoderSettings | None = None,
     ) -> None:
+        """``settings``: the encoder already resolved by the caller (resolved here otherwise)."""
         self.name = name or (str(target) if isinstance(target, Path) else "output stream")
+        self._resolved = settings
         self.compiled_colour = compiled_colour  # media.kernels for RGB -> YUV
         self.streaming = streaming
         self.container_format = container
@@ -117,7 +120,7 @@ class VideoWriter:
         return set(self._out.supported_codecs) | _EXTRA_SUPPORT.get(self.container_format, set())
 
     def _open(self, info: StreamInfo) -> None:
-        settings = resolve_encoder(self.encode_options, self.container_format, info.color)
+        settings = self._resolved or resolve_encoder(self.encode_options, self.container_format, info.color)
         check_encodable_size(settings, info.width, info.height)
         rate = info.frame_rate or self.encode_options.frame_rate or 25
         try:

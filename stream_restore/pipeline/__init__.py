@@ -1,14 +1,27 @@
 """The restoration core: windows, sessions, the threaded decode -> infer -> encode loop, jobs.
 
-Independent of protobuf and of the CLI; the server and the command both drive :func:`restore`
-(whole inputs) or :class:`StreamSession` (frame by frame).
+Independent of protobuf and of the CLI. Every entry point runs through :func:`drive` (a frame
+source, a session, a frame sink, the limits); :func:`restore` opens files and byte streams for it.
 """
 
 from __future__ import annotations
 
-from .job import RestoreJob, restore
+from .driver import Discontinuity, FrameGuard, RestoreJob, drive
+from .job import StreamStart, restore
 from .runner import Progress, RunStats, run_pipeline
 from .session import StreamSession
 from .windows import WindowBuffer
 
-__all__ = ["Progress", "RestoreJob", "RunStats", "StreamSession", "WindowBuffer", "restore", "run_pipeline"]
+__all__ = [
+    "Discontinuity",
+    "FrameGuard",
+    "Progress",
+    "RestoreJob",
+    "RunStats",
+    "StreamSession",
+    "StreamStart",
+    "WindowBuffer",
+    "drive",
+    "restore",
+    "run_pipeline",
+]

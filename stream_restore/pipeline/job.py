@@ -14,58 +14,40 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import BinaryIO
 
-from ..backends import Backend, BackendOptions, create_backend
-from ..config import EncodeOptions, Limits, PipelineOptions
+from ..backends import Backend, create_backend
+from ..config import PipelineOptions
 from ..errors import ConfigError, InputError, OutputError
 from ..frames import Frame, StreamInfo
-from ..media.codecs import IMAGE_EXTENSIONS, VIDEO_CONTAINERS, container_for
+from ..media.codecs import IMAGE_EXTENSIONS, VIDEO_CONTAINERS, container_for, resolve_encoder
 from ..media.decode import VideoReader
 from ..media.encode import VideoWriter
 from ..media.images import ImageSequenceReader, is_image_path, list_images, write_image
 from ..models.registry import get_spec
-from .runner import FrameSource, Progress, RunStats, run_pipeline
-from .session import StreamSession
+from .driver import RestoreJob, drive
+from .runner import FrameSink, FrameSource, Progress, RunStats
 
-__all__ = ["RestoreJob", "restore"]
+__all__ = ["RestoreJob", "StreamStart", "restore"]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class RestoreJob:
-    """Everything that decides how a restoration runs, validated before any work starts."""
-
-    model: str = "identity"
-    backend: str = "auto"
-    backend_options: BackendOptions = field(default_factory=BackendOptions)
-    encode: EncodeOptions = field(default_factory=EncodeOptions)
-    pipeline: PipelineOptions = field(default_factory=PipelineOptions)
-    limits: Limits = field(default_factory=Limits)
 
 
 # -- sinks -------------------------------------------------------------------------------------------
 
 
 class _VideoSink:
-    """Adapts :class:`VideoWriter` to the runner: derives the output stream description."""
+    """Adapts :class:`VideoWriter` to the runner, with the output stream described once."""
 
-    def __init__(self, writer: VideoWriter, source_info: StreamInfo, limits: Limits) -> None:
+    def __init__(self, writer: VideoWriter, output_info: StreamInfo) -> None:
         self.writer = writer
-        self.source_info = source_info
-        self.limits = limits
-        self._info: StreamInfo | None = None
+        self.info = output_info
 
     def write(self, frame: Frame) -> None:
-        if self._info is None:
-            if frame.width * frame.height > self.limits.max_output_pixels:
-                raise ConfigError(f"output frames of {frame.width}x{frame.height} exceed the output limit")
-            self._info = self.source_info.with_size(frame.width, frame.height)
-        self.writer.write(frame, self._info)
+        self.writer.write(frame, self.info)
 
     def write_packet(self, packet: object) -> None:
         self.writer.write_packet(packet)  # type: ignore[arg-type]
@@ -182,6 +164,10 @@ def _temporary_target(path: Path, kind: str) -> Path:
     return Path(name)
 
 
+def _source_name(source: str | Path | BinaryIO) -> str:
+    return str(source) if isinstance(source, (str, Path)) else "input stream"
+
+
 def _discard(path: Path) -> None:
     if path.is_dir():
         shutil.rmtree(path, ignore_errors=True)
@@ -190,6 +176,15 @@ def _discard(path: Path) -> None:
 
 
 # -- the job ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StreamStart:
+    """What a run is about to produce, known once the first frame decoded (for headers, logs)."""
+
+    input: StreamInfo
+    output: StreamInfo
+    codec: str  # the video encoder, or "" for image outputs
 
 
 def restore(
@@ -202,12 +197,12 @@ def restore(
     backend: Backend | None = None,
     progress: Callable[[Progress], None] | None = None,
     cancel: threading.Event | None = None,
-    on_start: Callable[[StreamInfo], None] | None = None,
+    on_start: Callable[[StreamStart], None] | None = None,
 ) -> RunStats:
     """Restore ``source`` into ``output``; returns what was done. Raises StreamRestoreError.
 
     ``backend`` lets a server share one loaded engine across jobs; otherwise one is created and
-    closed here. ``on_start`` is called with the input description once the first frame decoded.
+    closed here. ``on_start`` is called once the first frame decoded, before any is restored.
     """
     spec = get_spec(job.model)
     if isinstance(output, Path):
@@ -223,37 +218,39 @@ def restore(
     temporary: Path | None = None
     try:
         info = reader.info
-        if spec.scale * max(info.width, info.height) > 65535:
-            raise ConfigError(f"{info.width}x{info.height} x{spec.scale} exceeds the largest frame FFmpeg encodes")
-        if on_start is not None:
-            on_start(info)
+        out_info = info.with_size(info.width * spec.scale, info.height * spec.scale)
         if own_backend:
             engine.load()
-        session = StreamSession(
-            engine, detect_cuts=job.pipeline.scene_detection, cut_threshold=job.pipeline.scene_threshold
-        )
         compiled = compile_colour(job.pipeline, engine, info)
         if isinstance(reader, VideoReader):
             reader.compiled_colour = compiled
+        copied = getattr(reader, "copy_streams", [])
+        sink: FrameSink
+        codec = ""
         if kind == "stream":
-            writer = VideoWriter(output, container=output_format or "mpegts", encode=job.encode,  # type: ignore[arg-type]
-                                 copy_from=getattr(reader, "copy_streams", []), streaming=True,
-                                 compiled_colour=compiled)
-            sink: object = _VideoSink(writer, info, job.limits)
+            container = output_format or "mpegts"
+            settings = resolve_encoder(job.encode, container, info.color)
+            codec = settings.codec
+            writer = VideoWriter(output, container=container, encode=job.encode,  # type: ignore[arg-type]
+                                 copy_from=copied, streaming=True, compiled_colour=compiled, settings=settings)
+            sink = _VideoSink(writer, out_info)
         else:
             assert isinstance(output, Path)
             temporary = _temporary_target(output, kind)
             if kind == "video":
-                writer = VideoWriter(temporary, container=container_for(output, job.encode.container),
-                                     encode=job.encode, copy_from=getattr(reader, "copy_streams", []), name=str(output),
-                                     compiled_colour=compiled)
-                sink = _VideoSink(writer, info, job.limits)
+                container = container_for(output, job.encode.container)
+                settings = resolve_encoder(job.encode, container, info.color)
+                codec = settings.codec
+                writer = VideoWriter(temporary, container=container, encode=job.encode, copy_from=copied,
+                                     name=str(output), compiled_colour=compiled, settings=settings)
+                sink = _VideoSink(writer, out_info)
             else:
                 digits = max(6, len(str(info.frame_count or 0)))
                 sink = _ImageSink(temporary, single=kind == "image", source_info=info,
                                   quality=job.encode.image_quality, digits=digits)
-        stats = run_pipeline(reader, session, sink, queue_frames=job.pipeline.queue_frames,  # type: ignore[arg-type]
-                             progress=progress, cancel=cancel)
+        if on_start is not None:
+            on_start(StreamStart(info, out_info, codec))
+        stats = drive(reader, sink, engine, job, name=_source_name(source), progress=progress, cancel=cancel)
         if isinstance(sink, _VideoSink):
             stats.warnings.extend(sink.writer.warnings)
         if temporary is not None:

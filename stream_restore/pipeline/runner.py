@@ -32,7 +32,7 @@ from ..errors import CancelledError
 from ..frames import Frame, StreamInfo
 from .session import StreamSession
 
-__all__ = ["FrameSink", "FrameSource", "Progress", "RunStats", "run_pipeline"]
+__all__ = ["Discontinuity", "FrameSink", "FrameSource", "Progress", "RunStats", "run_pipeline"]
 
 _POLL = 0.1  # seconds between checks of the stop flag while blocked on a queue
 
@@ -92,6 +92,17 @@ class RunStats:
             "infer": self.infer_seconds / total,
             "encode": self.encode_seconds / total,
         }
+
+
+class Discontinuity:
+    """Yielded by a source where its content breaks (a client's reset, a live source reconnecting).
+
+    The frames before it are finished with their own look-ahead, and the recurrent state starts
+    afresh after it, as at a scene cut.
+    """
+
+    def __repr__(self) -> str:
+        return "Discontinuity()"
 
 
 class _End:
@@ -168,11 +179,14 @@ def run_pipeline(
     progress: Callable[[Progress], None] | None = None,
     cancel: threading.Event | None = None,
     inference_threads: int | None = None,
+    check: Callable[[Frame], None] | None = None,
 ) -> RunStats:
     """Restore everything ``source`` yields into ``sink``. The sink is finished or aborted here.
 
     ``inference_threads`` is torch's intra-op thread count for the inference stage (default: what
-    the calling thread has, normally all cores).
+    the calling thread has, normally all cores). ``check`` sees every input frame before it is
+    queued and may raise to stop the run (the driver's limits). A :class:`Discontinuity` from the
+    source resets the session (look-ahead flushed, fresh recurrent state).
     """
     inference_threads = inference_threads or torch.get_num_threads()
     stats = RunStats()
@@ -192,6 +206,8 @@ def run_pipeline(
                 if item is _End:
                     break
                 if isinstance(item, Frame):
+                    if check is not None:
+                        check(item)
                     stats.frames_in += 1
                 pipe.put(decoded, item)
             pipe.put(decoded, _End())
@@ -207,11 +223,14 @@ def run_pipeline(
                 item = pipe.get(decoded)
                 if isinstance(item, _End):
                     break
-                if not isinstance(item, Frame):
+                t0 = time.perf_counter()
+                if isinstance(item, Discontinuity):
+                    outputs = session.reset()
+                elif isinstance(item, Frame):
+                    outputs = session.push(item)
+                else:
                     pipe.put(restored, item)
                     continue
-                t0 = time.perf_counter()
-                outputs = session.push(item)
                 stats.infer_seconds += time.perf_counter() - t0
                 for out in outputs:
                     pipe.put(restored, out)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -29,8 +30,8 @@ from .engines import EnginePool
 from .interceptors import AuthInterceptor, CallInterceptor
 from .metrics import ServerMetrics
 from .servicer import RestorerServicer
+from .slots import StreamSlots
 from .state import ServerState, worker_threads
-from .streams import StreamSlots
 
 __all__ = ["SERVICE_NAME", "RestoreServer"]
 
@@ -45,13 +46,23 @@ class RestoreServer:
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
         self.metrics = ServerMetrics()
+        self._private_cache: tempfile.TemporaryDirectory[str] | None = None
+        if config.engine_cache_dir:
+            cache_dir = config.engine_cache_dir
+        else:  # no folder configured: exports live as long as the server, in a folder of its own
+            self._private_cache = tempfile.TemporaryDirectory(prefix="stream-restore-engines-")
+            cache_dir = self._private_cache.name
         engines = EnginePool(
-            BackendOptions(device=config.device, precision=config.precision, threads=config.threads),
+            BackendOptions(device=config.device, precision=config.precision, threads=config.threads,
+                           cache_dir=cache_dir),
             config.backend,
             config.tile_max_pixels,
+            allowed=config.allowed_backends,
+            max_engines=config.max_engines,
         )
         self._executor = ThreadPoolExecutor(config.workers, thread_name_prefix="restore-worker")
-        self.state = ServerState(config, engines, StreamSlots(config.max_streams), self.metrics, self._executor)
+        self.state = ServerState(config, engines, StreamSlots(config.max_streams), self.metrics, self._executor,
+                                 StreamSlots(config.max_images, "concurrent image calls"))
         self.port: int | None = None
         self.metrics_port: int | None = None
         self._server: grpc.aio.Server | None = None
@@ -64,7 +75,7 @@ class RestoreServer:
         config = self.config
         loop = asyncio.get_running_loop()
         for model in config.preload:
-            await loop.run_in_executor(self._executor, self.state.engines.get, model, "")
+            await loop.run_in_executor(self._executor, self.state.engines.preload, model, "")
         size = config.max_message_bytes
         interceptors: list[grpc.aio.ServerInterceptor] = [CallInterceptor(self.metrics)]
         if config.tokens:
@@ -99,7 +110,7 @@ class RestoreServer:
         await server.start()
         self._server, self.port = server, port
         if config.metrics_port is not None:
-            self._http = self.metrics.serve_http(config.host, config.metrics_port)
+            self._http = self.metrics.serve_http(config.metrics_host, config.metrics_port)
             self.metrics_port = int(self._http.server_port)
         await self._health.set("", health_pb2.HealthCheckResponse.SERVING)
         await self._health.set(SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
@@ -119,6 +130,9 @@ class RestoreServer:
             self._http = None
         await asyncio.get_running_loop().run_in_executor(self._executor, self.state.engines.close)
         self._executor.shutdown(wait=False)
+        if self._private_cache is not None:
+            self._private_cache.cleanup()
+            self._private_cache = None
 
     async def wait_for_termination(self) -> None:
         if self._server is not None:

@@ -52,7 +52,24 @@ class ServerConfig:
     threads: int | None = None  # intra-op CPU threads per engine
     tile_max_pixels: int | None = None  # server-wide tiling budget (input pixels per call)
     metrics_port: int | None = None  # Prometheus HTTP endpoint; None = off, 0 = a free port
+    metrics_host: str = "127.0.0.1"  # the metrics endpoint has no auth: loopback unless the operator says
     workers: int = 8  # threads serving unary calls (images) and engine loading
+    # Slow clients: each stream must average this many bytes per second over every window of
+    # seconds spent waiting for its messages (time the server holds it back does not count).
+    min_input_rate: float = 1024.0
+    input_rate_window: float = 30.0
+    max_call_seconds: float | None = None  # wall-clock budget of one stream call; None = unlimited
+    max_raw_frame_bytes: int = 64 * 1024 * 1024  # one RestoreFrames frame (all its parts)
+    max_images: int = 2  # concurrent RestoreImage calls
+    max_image_pixels: int = 4096 * 4096  # decoded RestoreImage input, checked in the header first
+    max_image_output_pixels: int = 8192 * 8192  # restored RestoreImage output
+    image_tile_pixels: int = 1024 * 1024  # images are restored in tiles of at most this many input pixels
+    # Engines: the backends a client may ask for (empty = only ``backend``), the most engines kept
+    # loaded (least recently used idle ones are closed first), and where exports and TensorRT
+    # engines are cached ("" = a private folder removed when the server stops).
+    allowed_backends: tuple[str, ...] = ()
+    max_engines: int = 4
+    engine_cache_dir: str = ""
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -67,6 +84,16 @@ class ServerConfig:
             raise ConfigError("stream buffers are too small")
         if self.metrics_port is not None and not 0 <= self.metrics_port <= 65535:
             raise ConfigError(f"metrics_port must be within 0..65535, got {self.metrics_port}")
+        if self.min_input_rate < 0 or self.input_rate_window <= 0:
+            raise ConfigError("min_input_rate must not be negative and input_rate_window must be positive")
+        if self.max_call_seconds is not None and self.max_call_seconds <= 0:
+            raise ConfigError("max_call_seconds must be positive")
+        if min(self.max_images, self.max_engines) < 1:
+            raise ConfigError("max_images and max_engines must be at least 1")
+        if min(self.max_raw_frame_bytes, self.max_image_pixels, self.max_image_output_pixels) < 64:
+            raise ConfigError("frame and image budgets are too small")
+        if self.image_tile_pixels < 4096:
+            raise ConfigError("image_tile_pixels must be at least 4096")
 
     @property
     def address(self) -> str:
@@ -128,9 +155,10 @@ def merge_config(settings: dict[str, Any]) -> ServerConfig:
     if unknown:
         raise ConfigError(f"unknown server settings: {', '.join(sorted(unknown))}")
     values: dict[str, Any] = {k: v for k, v in settings.items() if k in names and v is not None}
-    if "preload" in values:
-        preload = values["preload"]
-        values["preload"] = tuple([preload] if isinstance(preload, str) else preload)
+    for key in ("preload", "allowed_backends"):
+        if key in values:
+            listed = values[key]
+            values[key] = tuple([listed] if isinstance(listed, str) else listed)
     limits = {k: settings[k] for k in _LIMIT_KEYS if settings.get(k) is not None}
     if "max_width" in limits or "max_height" in limits:
         limits.setdefault("max_pixels", limits.get("max_width", 8192) * limits.get("max_height", 8192))

@@ -1,27 +1,32 @@
-"""``RestoreImage``: decode an encoded image with PyAV, restore it as a one-frame stream, encode it."""
+"""``RestoreImage``: one encoded still in, restored as a one-frame stream by the pipeline driver, encoded out.
+
+Memory is bounded per call and across calls: the encoded bytes by ``max_image_bytes``, the decoded
+picture by ``max_image_pixels`` (read from the image header before any pixel is decoded), the
+restored picture by ``max_image_output_pixels``; the model runs in tiles of at most
+``image_tile_pixels`` input pixels; and at most ``max_images`` calls run at once. The worst case
+of the default configuration is in ``docs/service.md`` ("Resource limits").
+"""
 
 from __future__ import annotations
 
-import io
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from fractions import Fraction
 
-import av
+import torch
 
+from ..config import Limits
 from ..errors import ConfigError, InputError, LimitExceededError
-from ..frames import Frame
-from ..media.convert import color_info_for, frame_to_tensor
-from ..media.decode import check_frame_size
-from ..media.errors import input_error, quiet_libav
+from ..frames import ColorInfo, Frame, StreamInfo
 from ..media.images import encode_image
-from ..pipeline import StreamSession
+from ..pipeline import RestoreJob, drive
 from .state import ServerState
 
 __all__ = ["RestoredImage", "restore_image"]
 
 _SUFFIX = {"png": ".png", "jpeg": ".jpg", "jpg": ".jpg", "webp": ".webp"}
-_CODEC_SUFFIX = {"png": ".png", "mjpeg": ".jpg", "webp": ".webp", "libwebp": ".webp"}
+_CODEC_SUFFIX = {"png": ".png", "mjpeg": ".jpg", "webp": ".webp", "libwebp": ".webp", "bmp": ".png"}
 MIME = {".png": "image/png", ".jpg": "image/jpeg", ".webp": "image/webp"}
 
 
@@ -34,9 +39,82 @@ class RestoredImage:
     seconds: float
 
 
+class _Still:
+    """A one-frame source (the pipeline's protocol)."""
+
+    def __init__(self, frame: Frame, info: StreamInfo) -> None:
+        self.info = info
+        self.corrupt_packets = 0
+        self.warnings: list[str] = []
+        self._frame = frame
+
+    def __iter__(self) -> Iterator[object]:
+        yield self._frame
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+class _Collect:
+    """A sink that keeps the restored frame."""
+
+    def __init__(self) -> None:
+        self.frames: list[Frame] = []
+
+    def write(self, frame: Frame) -> None:
+        self.frames.append(frame)
+
+    def write_packet(self, packet: object) -> None:
+        """Stills have no other streams."""
+
+    def close(self) -> None:
+        """Nothing to finish."""
+
+    def abort(self) -> None:
+        self.frames.clear()
+
+
+@dataclass(frozen=True)
+class _Decoded:  # TEMPORARY until media/images.decode_image lands
+    data: torch.Tensor
+    color: ColorInfo
+    codec: str
+
+
+def decode_image(data: bytes, limits: Limits, name: str) -> _Decoded:  # TEMPORARY
+    import io
+
+    import av
+
+    from ..media.convert import color_info_for, frame_to_tensor
+    from ..media.decode import check_frame_size
+    from ..media.errors import input_error, quiet_libav
+    try:
+        with quiet_libav(), av.open(io.BytesIO(data), mode="r") as container:
+            if not container.streams.video:
+                raise InputError("the request does not hold an image")
+            stream = container.streams.video[0]
+            codec = stream.codec_context.name
+            decoded = next(iter(container.decode(stream)), None)
+    except av.FFmpegError as exc:
+        raise input_error("image", exc) from None
+    if decoded is None:
+        raise InputError("image: no decodable picture (the data is truncated or not an image)")
+    check_frame_size(decoded.width, decoded.height, limits, "image")
+    return _Decoded(frame_to_tensor(decoded), color_info_for(decoded), codec)
+
+
+def image_limits(state: ServerState) -> Limits:
+    """The server's input limits, narrowed to the image budgets."""
+    config = state.config
+    limits = config.limits
+    return replace(limits, max_pixels=min(limits.max_pixels, config.max_image_pixels),
+                   max_output_pixels=min(limits.max_output_pixels, config.max_image_output_pixels))
+
+
 def restore_image(state: ServerState, data: bytes, model: str, backend: str, tile_max_pixels: int, tile_overlap: int,
                   output_format: str, quality: int) -> RestoredImage:
-    """Restore one encoded image (blocking; run it in a worker thread)."""
+    """Restore one encoded image (blocking; run it in a worker thread, inside an image slot)."""
     config = state.config
     if not data:
         raise InputError("the request holds no image bytes")
@@ -46,33 +124,24 @@ def restore_image(state: ServerState, data: bytes, model: str, backend: str, til
         raise ConfigError(f"output format {output_format!r} is not one of png, jpeg, webp")
     if quality and not 1 <= quality <= 100:
         raise ConfigError("quality must be within 1..100")
-    engine = state.engines.for_stream(model, backend, tile_max_pixels, tile_overlap)
+    limits = image_limits(state)
     start = time.perf_counter()
-    try:
-        with quiet_libav(), av.open(io.BytesIO(data), mode="r") as container:
-            if not container.streams.video:
-                raise InputError("the request does not hold an image")
-            stream = container.streams.video[0]
-            codec = stream.codec_context.name
-            if stream.codec_context.width and stream.codec_context.height:
-                check_frame_size(stream.codec_context.width, stream.codec_context.height, config.limits, "image")
-            decoded = next(iter(container.decode(stream)), None)
-    except av.FFmpegError as exc:
-        raise input_error("image", exc) from None
-    if decoded is None:
-        raise InputError("image: no decodable picture (the data is truncated or not an image)")
-    check_frame_size(decoded.width, decoded.height, config.limits, "image")
-    suffix = _SUFFIX[output_format.lower()] if output_format else _CODEC_SUFFIX.get(codec, ".png")
-    color = color_info_for(decoded)
-    frame = Frame(data=frame_to_tensor(decoded), pts=0, time_base=Fraction(1, 25), index=0)
-    session = StreamSession(engine, detect_cuts=False)
-    restored = session.push(frame) + session.flush()
-    if not restored:
+    image = decode_image(data, limits, "image")
+    frame = Frame(data=image.data, pts=0, time_base=Fraction(1, 25), index=0)
+    info = StreamInfo(width=frame.width, height=frame.height, time_base=Fraction(1, 25), frame_rate=None,
+                      color=image.color, codec=image.codec)
+    tiles = min(tile_max_pixels or config.image_tile_pixels, config.image_tile_pixels)
+    job = RestoreJob(model=model, backend=backend, limits=limits)
+    sink = _Collect()
+    with state.engines.for_stream(model, backend, tiles, tile_overlap) as engine:
+        drive(_Still(frame, info), sink, engine, job, name="image")
+    if not sink.frames:
         raise InputError("image: the model produced no output")
-    out = restored[0]
+    out = sink.frames[0]
     state.metrics.frames_in.inc()
     state.metrics.frames_out.inc()
-    encoded = encode_image(out, suffix, color, quality or None)
+    suffix = _SUFFIX[output_format.lower()] if output_format else _CODEC_SUFFIX.get(image.codec, ".png")
+    encoded = encode_image(out, suffix, image.color, quality or None)
     if len(encoded) > config.max_message_bytes - 1024:
         raise LimitExceededError(
             f"the restored image is {len(encoded)} bytes, over the server's message limit of "

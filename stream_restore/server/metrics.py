@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +37,15 @@ class ServerMetrics:
         )
         self.call_seconds = Histogram("stream_restore_call_seconds", "Call duration by method", ["method"],
                                       buckets=(*_LATENCY_BUCKETS, 30.0, 60.0, 300.0), registry=r)
+
+    @contextlib.contextmanager
+    def streaming(self) -> Iterator[None]:
+        """Count a stream call as active for the ``with`` block."""
+        self.active_streams.inc()
+        try:
+            yield
+        finally:
+            self.active_streams.dec()
 
     def observe_run(self, frames: int, decode: float, infer: float, encode: float) -> None:
         """Record a finished run's per-frame stage latencies (mean busy time per frame)."""

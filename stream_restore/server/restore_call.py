@@ -1,59 +1,34 @@
-"""One ``Restore`` call: input chunks -> byte pipe -> the local restore job -> output chunks.
+"""One ``Restore`` call: input chunks -> byte pipe -> the restore job -> output chunks.
 
-The job runs in its own thread (``stream-restore-call-N``) exactly as the local ``restore``
-command runs it, with the server's shared engine. Three things run concurrently:
-
-* a feeder task reading request messages into a bounded :class:`ByteSource` (when it is full the
-  feeder stops reading, and gRPC flow control stops the client);
-* the job thread, whose muxer writes into a :class:`ChunkSink`;
-* the handler, which forwards header, output chunks, progress and the summary to the client.
-
-Whatever ends the call (success, an error, the client cancelling or disconnecting, a deadline,
-server shutdown) sets the job's cancel event; the handler waits for the job thread before it
-returns, so the stream slot, threads and buffers are released together.
+The job is :func:`stream_restore.pipeline.restore`, exactly as the local ``restore`` command runs
+it, over a lease on the server's shared engine; :class:`~.calls.StreamCall` runs it in the call's
+thread. The request chunks go into a bounded :class:`~.pipes.ByteSource` (the demuxer's pipe), the
+muxer writes into a :class:`~.pipes.ChunkSink`, and this module only turns messages into those
+and back.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import contextvars
 import logging
-import threading
-import time
 from collections.abc import AsyncGenerator, AsyncIterator
-from dataclasses import dataclass
 from typing import BinaryIO, cast
 
-from ..backends import Backend
-from ..errors import ConfigError, InputError, LimitExceededError
-from ..frames import StreamInfo
-from ..media.codecs import resolve_encoder
+from ..errors import ConfigError, InputError
 from ..models.registry import get_spec
-from ..pipeline import restore
-from ..pipeline.runner import Progress, RunStats
+from ..pipeline import Progress, RunStats, StreamStart, restore
 from ..v1 import restore_pb2 as pb
-from .convert import MIME_TYPES, StreamRequest, stream_info, stream_request, summary
+from .calls import Finished, StreamCall, first_message
 from .logs import CALL_ID
-from .state import THREAD_PREFIX, ServerState
-from .status import IdleTimeoutError
-from .streams import ByteSource, ChunkSink
+from .messages import MIME_TYPES, StreamRequest, stream_info, stream_request, summary
+from .pipes import ByteSource, ChunkSink, InputPace
+from .state import ServerState
 
 __all__ = ["check_streamable_prefix", "restore_call"]
 
 log = logging.getLogger(__name__)
 
 _SNIFF_BYTES = 4096
-
-
-@dataclass
-class _Done:
-    result: RunStats | BaseException
-
-
-@dataclass
-class _FeedFailed:
-    error: BaseException
 
 
 def check_streamable_prefix(prefix: bytes) -> None:
@@ -80,198 +55,116 @@ def check_streamable_prefix(prefix: bytes) -> None:
         offset += size
 
 
-def _resolve(future: asyncio.Future[None]) -> None:
-    if not future.done():
-        future.set_result(None)
-
-
-async def _next_request(requests: AsyncIterator[pb.RestoreRequest], idle: float) -> pb.RestoreRequest | None:
-    try:
-        return await asyncio.wait_for(anext(requests), idle)
-    except StopAsyncIteration:
-        return None
-    except TimeoutError:
-        raise IdleTimeoutError(f"no message for {idle:g} s; the stream was dropped") from None
+def pace_for(state: ServerState) -> InputPace:
+    config = state.config
+    return InputPace(config.idle_timeout, config.min_input_rate, config.input_rate_window)
 
 
 async def restore_call(
     state: ServerState, requests: AsyncIterator[pb.RestoreRequest]
 ) -> AsyncIterator[pb.RestoreResponse]:
     """The Restore RPC, as an async generator of responses. Raises StreamRestoreError subclasses."""
-    config = state.config
-    first = await _next_request(requests, config.idle_timeout)
-    if first is None:
-        raise InputError("the call ended before its configuration message")
-    if first.WhichOneof("kind") != "config":
-        raise InputError("the first message must carry the configuration (config), not input bytes")
-    request = stream_request(first.config, config)
-    spec = get_spec(request.job.model)  # NOT_FOUND before any slot is taken
-    with state.slots.acquire() as number:
-        state.metrics.active_streams.inc()
+    pace = pace_for(state)
+    first = await first_message(requests, pace, "input bytes")
+    request = stream_request(first.config, state.config)
+    get_spec(request.job.model)  # NOT_FOUND before any slot is taken
+    state.engines.check(request.job.model, request.job.backend)  # PERMISSION_DENIED likewise
+    with state.slots.acquire() as number, state.metrics.streaming():
+        call = StreamCall(state, number, pace)
         try:
-            loop = asyncio.get_running_loop()
-            options = first.config.model
-            engine = await loop.run_in_executor(  # in the call's context: its logs carry the call id
-                state.executor, contextvars.copy_context().run, state.engines.for_stream, spec.name, options.backend,
-                options.tile_max_pixels, options.tile_overlap,
-            )
-            # aclosing: if this generator is closed early, the inner one cleans up at once, not at GC
-            async with contextlib.aclosing(_run(state, request, engine, requests, number)) as responses:
-                async for response in responses:
+            async with contextlib.aclosing(_RestoreRun(call, request, first.config.model).run(requests)) as out:
+                async for response in out:
                     yield response
         finally:
-            state.metrics.active_streams.dec()
+            await call.close()
 
 
-async def _run(state: ServerState, request: StreamRequest, engine: Backend, requests: AsyncIterator[pb.RestoreRequest],
-               number: int) -> AsyncGenerator[pb.RestoreResponse, None]:
-    config = state.config
-    loop = asyncio.get_running_loop()
-    cancel = threading.Event()
-    events: asyncio.Queue[object] = asyncio.Queue()
-    source = ByteSource(loop, config.input_buffer_bytes, cancel)
-    sink = ChunkSink(loop, events, config.output_buffer_chunks, cancel)
-    finished: asyncio.Future[None] = loop.create_future()
-    waiting_since: list[float | None] = [None]  # when the feeder started waiting for the client
-    job = request.job
-    limits = job.limits
-    started = time.perf_counter()
-    rate: list[float] = [0.0]
-    chunk_bytes = min(config.output_chunk_bytes, config.max_message_bytes - 1024)  # a message holds one
+class _RestoreRun:
+    """The Restore-specific halves of a :class:`StreamCall`: what goes in, and what comes out."""
 
-    def post(item: object) -> None:
-        try:
-            loop.call_soon_threadsafe(events.put_nowait, item)
-        except RuntimeError:  # loop closed: the call is long gone
-            pass
+    def __init__(self, call: StreamCall, request: StreamRequest, options: pb.ModelOptions) -> None:
+        config = call.state.config
+        self.call = call
+        self.request = request
+        self.options = options
+        self.source = ByteSource(call.loop, config.input_buffer_bytes, call.cancel)
+        self.sink = ChunkSink(call.outbox)
+        self.sniffed = b""
+        self.chunk_bytes = min(config.output_chunk_bytes, config.max_message_bytes - 1024)  # a message holds one
 
-    def on_start(info: StreamInfo) -> None:
-        rate[0] = float(info.frame_rate or 0)
-        out_info = info.with_size(info.width * engine.spec.scale, info.height * engine.spec.scale)
-        codec = resolve_encoder(job.encode, request.container, info.color).codec
-        post(pb.RestoreResponse(header=pb.StreamHeader(
-            stream_id=CALL_ID.get(), input=stream_info(info), output=stream_info(out_info, codec),
-            container=request.container, mime_type=MIME_TYPES[request.container], model=job.model,
-            backend=getattr(engine, "name", ""),
-        )))
+    # -- the pipeline thread -------------------------------------------------------------------
+    def work(self) -> RunStats:
+        job, state = self.request.job, self.call.state
+        with state.engines.for_stream(job.model, job.backend, self.options.tile_max_pixels,
+                                      self.options.tile_overlap) as engine:
+            self.backend_name = getattr(engine, "name", "")
+            return restore(cast(BinaryIO, self.source), cast(BinaryIO, self.sink), job,
+                           input_format=self.request.input_format, output_format=self.request.container,
+                           backend=engine, progress=self.on_progress, cancel=self.call.cancel,
+                           on_start=self.on_start)
 
-    def on_progress(progress: Progress) -> None:
-        state.metrics.frames_out.inc()
-        if limits.max_duration is not None and rate[0] > 0 and progress.frames_done / rate[0] > limits.max_duration:
-            raise LimitExceededError(f"the stream is longer than the limit of {limits.max_duration:g} s")
-        interval = max(request.progress_interval, 1)
-        if progress.frames_done % interval == 0:
-            post(pb.RestoreResponse(progress=pb.Progress(
+    def on_start(self, start: StreamStart) -> None:
+        request = self.request
+        self.call.outbox.post(pb.RestoreResponse(header=pb.StreamHeader(
+            stream_id=CALL_ID.get(), input=stream_info(start.input), output=stream_info(start.output, start.codec),
+            container=request.container, mime_type=MIME_TYPES[request.container], model=request.job.model,
+            backend=self.backend_name,
+        )), counted=False)
+
+    def on_progress(self, progress: Progress) -> None:
+        self.call.state.metrics.frames_out.inc()
+        if progress.frames_done % max(self.request.progress_interval, 1) == 0:
+            self.call.outbox.post(pb.RestoreResponse(progress=pb.Progress(
                 frames_done=progress.frames_done, frames_total=progress.frames_total or 0,
                 fps=progress.fps, elapsed_seconds=progress.elapsed,
-            )))
+            )), counted=False)
 
-    def work() -> None:
-        result: RunStats | BaseException
-        try:
-            result = restore(
-                cast(BinaryIO, source), cast(BinaryIO, sink), job, input_format=request.input_format,
-                output_format=request.container, backend=engine, progress=on_progress, cancel=cancel,
-                on_start=on_start,
-            )
-        except BaseException as exc:
-            result = exc
-        finally:
-            state.slots.thread_finished()
-        post(_Done(result))
-        try:
-            loop.call_soon_threadsafe(_resolve, finished)
-        except RuntimeError:
-            pass
+    # -- the feeder ----------------------------------------------------------------------------
+    async def take(self, message: pb.RestoreRequest) -> int:
+        kind = message.WhichOneof("kind")
+        if kind == "config":
+            raise ConfigError("configuration sent twice: only the first message may carry config")
+        if kind != "chunk" or not message.chunk:
+            return 0
+        if len(self.sniffed) < _SNIFF_BYTES:
+            self.sniffed += message.chunk[: _SNIFF_BYTES - len(self.sniffed)]
+            check_streamable_prefix(self.sniffed)
+        self.call.state.metrics.bytes_in.inc(len(message.chunk))
+        await self.source.feed(message.chunk)
+        return len(message.chunk)
 
-    async def feed() -> None:
-        try:
-            sniffed = b""
-            while True:
-                waiting_since[0] = time.monotonic()
-                try:
-                    message = await anext(requests)
-                except StopAsyncIteration:
-                    break
-                finally:
-                    waiting_since[0] = None
-                kind = message.WhichOneof("kind")
-                if kind == "config":
-                    raise ConfigError("configuration sent twice: only the first message may carry config")
-                if kind != "chunk" or not message.chunk:
-                    continue
-                if len(sniffed) < _SNIFF_BYTES:
-                    sniffed += message.chunk[: _SNIFF_BYTES - len(sniffed)]
-                    check_streamable_prefix(sniffed)
-                state.metrics.bytes_in.inc(len(message.chunk))
-                await source.feed(message.chunk)
-            source.close_input()
-        except asyncio.CancelledError:
-            source.close_input()
-            raise
-        except BaseException as exc:
-            cancel.set()
-            source.close_input()
-            events.put_nowait(_FeedFailed(exc))
-
-    state.slots.thread_started()
-    thread = threading.Thread(target=contextvars.copy_context().run, args=(work,),
-                              name=f"{THREAD_PREFIX}call-{number}", daemon=True)
-    thread.start()
-    feeder = asyncio.create_task(feed())
-    done = False
-    carried: object = None  # an item taken while coalescing output chunks, handled next
-    try:
-        while True:
-            if carried is not None:
-                item, carried = carried, None
-            else:
-                try:
-                    item = await asyncio.wait_for(events.get(), timeout=min(1.0, config.idle_timeout))
-                except TimeoutError:
-                    since = waiting_since[0]
-                    if since is not None and time.monotonic() - since > config.idle_timeout:
-                        raise IdleTimeoutError(
-                            f"no message for {config.idle_timeout:g} s; the stream was dropped") from None
-                    continue
+    # -- the handler ---------------------------------------------------------------------------
+    async def run(self, requests: AsyncIterator[pb.RestoreRequest]) -> AsyncGenerator[pb.RestoreResponse, None]:
+        call, metrics = self.call, self.call.state.metrics
+        call.start_pipeline(self.work)
+        call.start_feeder(requests, self.take, self.source.close_input)
+        pending: list[bytes] = []
+        async for item in call.events():
             if isinstance(item, bytes):
-                # Writes already queued go out in one message (no waiting: latency stays the same).
-                parts, size = [item], len(item)
-                while size < chunk_bytes and not events.empty():
-                    following = events.get_nowait()
-                    if not isinstance(following, bytes):
-                        carried = following
-                        break
-                    parts.append(following)
-                    size += len(following)
-                sink.taken(len(parts))
-                data = b"".join(parts)
-                state.metrics.bytes_out.inc(len(data))
-                for i in range(0, len(data), chunk_bytes):
-                    yield pb.RestoreResponse(chunk=data[i : i + chunk_bytes])
-            elif isinstance(item, pb.RestoreResponse):
+                pending.append(item)
+                if call.queue.empty() or sum(map(len, pending)) >= self.chunk_bytes:
+                    # Writes already queued go out in one message (no waiting: latency stays the same).
+                    for response in self._chunks(pending):
+                        yield response
+                    pending = []
+                continue
+            for response in self._chunks(pending):
+                yield response
+            pending = []
+            if isinstance(item, pb.RestoreResponse):
                 yield item
-            elif isinstance(item, _FeedFailed):
-                raise item.error
-            elif isinstance(item, _Done):
-                if isinstance(item.result, BaseException):
-                    raise item.result
-                stats = item.result
-                state.metrics.frames_in.inc(stats.frames_in)
-                state.metrics.observe_run(stats.frames_out, stats.decode_seconds, stats.infer_seconds, stats.encode_seconds)
-                done = True
-                log.info("restored %d frames in %.2f s (%.1f fps), %d bytes in, %d bytes out",
-                         stats.frames_out, time.perf_counter() - started, stats.fps, source.bytes_in, sink.bytes_out)
-                yield pb.RestoreResponse(summary=summary(stats, source.bytes_in, sink.bytes_out))
-                return
-    finally:
-        if not done:
-            cancel.set()
-        source.close_input()
-        feeder.cancel()
-        await asyncio.wait([finished], timeout=5.0)
-        if not finished.done():
-            log.error("the restore thread did not stop within 5 s of the end of its call")
-        await asyncio.wait([feeder], timeout=1.0)
-        if not feeder.done():
-            log.error("the request reader did not stop within 1 s of the end of its call")
+            elif isinstance(item, Finished):
+                stats = cast(RunStats, item.result)
+                metrics.frames_in.inc(stats.frames_in)
+                metrics.observe_run(stats.frames_out, stats.decode_seconds, stats.infer_seconds, stats.encode_seconds)
+                log.info("restored %d frames in %.2f s (%.1f fps), %d bytes in, %d bytes out", stats.frames_out,
+                         stats.wall_seconds, stats.fps, self.source.bytes_in, self.sink.bytes_out)
+                yield pb.RestoreResponse(summary=summary(stats, self.source.bytes_in, self.sink.bytes_out))
+
+    def _chunks(self, parts: list[bytes]) -> list[pb.RestoreResponse]:
+        if not parts:
+            return []
+        self.call.outbox.taken(len(parts))
+        data = b"".join(parts)
+        self.call.state.metrics.bytes_out.inc(len(data))
+        return [pb.RestoreResponse(chunk=data[i : i + self.chunk_bytes]) for i in range(0, len(data), self.chunk_bytes)]

@@ -14,13 +14,12 @@ import grpc.aio
 import torch
 
 from .. import __version__
-from ..backends import BACKENDS
 from ..models.registry import list_specs
 from ..v1 import restore_pb2 as pb
 from ..v1 import restore_pb2_grpc as pb_grpc
-from .convert import _model
 from .frames_call import frames_call
 from .image_call import restore_image
+from .messages import model_name
 from .restore_call import restore_call
 from .state import ServerState
 
@@ -43,10 +42,13 @@ class RestorerServicer(pb_grpc.RestorerServicer):
 
     async def RestoreImage(self, request: pb.ImageRequest, context: grpc.aio.ServicerContext) -> pb.ImageResponse:
         options = request.model
-        result = await asyncio.get_running_loop().run_in_executor(
-            self.state.executor, contextvars.copy_context().run, restore_image, self.state, request.image, _model(options), options.backend,
-            options.tile_max_pixels, options.tile_overlap, request.output_format, request.quality,
-        )
+        model = model_name(options)
+        self.state.engines.check(model, options.backend)
+        with self.state.images.acquire():
+            result = await asyncio.get_running_loop().run_in_executor(
+                self.state.executor, contextvars.copy_context().run, restore_image, self.state, request.image, model,
+                options.backend, options.tile_max_pixels, options.tile_overlap, request.output_format, request.quality,
+            )
         return pb.ImageResponse(image=result.data, mime_type=result.mime_type, width=result.width,
                                 height=result.height, seconds=result.seconds)
 
@@ -65,7 +67,7 @@ class RestorerServicer(pb_grpc.RestorerServicer):
         devices = ["cpu"] + [f"cuda:{i}" for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else ["cpu"]
         return pb.ServerInfo(
             version=__version__,
-            backends=list(BACKENDS),
+            backends=sorted(self.state.engines.allowed),
             devices=devices,
             engines=[pb.LoadedEngine(model=e.model, backend=e.backend, device=e.device) for e in self.state.engines.loaded()],
             limits=pb.ServerLimits(

@@ -1,4 +1,4 @@
-"""What every call handler shares: configuration, engines, stream slots and metrics."""
+"""What every call handler shares: configuration, engines, stream and image slots, metrics."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from .config import ServerConfig
 from .engines import EnginePool
 from .metrics import ServerMetrics
-from .streams import StreamSlots
+from .slots import StreamSlots
 
 __all__ = ["THREAD_PREFIX", "ServerState", "worker_threads"]
 
@@ -28,3 +28,4 @@ class ServerState:
     slots: StreamSlots
     metrics: ServerMetrics
     executor: Executor  # unary calls (images) and engine loading
+    images: StreamSlots  # RestoreImage calls, counted apart from the streams

@@ -17,6 +17,7 @@ from ..errors import (
     LimitExceededError,
     ModelNotFoundError,
     OutputError,
+    PermissionDeniedError,
     StreamRestoreError,
 )
 
@@ -34,6 +35,7 @@ STATUS_TABLE: tuple[tuple[type[BaseException], grpc.StatusCode], ...] = (
     (ModelNotFoundError, grpc.StatusCode.NOT_FOUND),
     (LimitExceededError, grpc.StatusCode.RESOURCE_EXHAUSTED),
     (AuthError, grpc.StatusCode.UNAUTHENTICATED),
+    (PermissionDeniedError, grpc.StatusCode.PERMISSION_DENIED),
     (CancelledError, grpc.StatusCode.CANCELLED),
     (IdleTimeoutError, grpc.StatusCode.DEADLINE_EXCEEDED),
     (OutputError, grpc.StatusCode.INTERNAL),  # our own output stream: a server fault

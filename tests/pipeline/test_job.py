@@ -109,9 +109,11 @@ def test_streamed_output_needs_a_container(clip):
 
 def test_on_start_reports_the_stream(clip, tmp_path: Path):
     seen = []
-    restore(clip("in.mkv", frames=3, width=48, height=32), tmp_path / "o.mkv", RestoreJob(model="identity"),
+    restore(clip("in.mkv", frames=3, width=48, height=32), tmp_path / "o.mkv", RestoreJob(model="bicubic-x2"),
             on_start=seen.append)
-    assert (seen[0].width, seen[0].height) == (48, 32) and seen[0].frame_rate == 25
+    start = seen[0]
+    assert (start.input.width, start.input.height) == (48, 32) and start.input.frame_rate == 25
+    assert (start.output.width, start.output.height) == (96, 64) and start.codec == "libx264"
 
 
 def test_concatenated_streams_keep_every_frame_and_audio_in_step(clip, tmp_path):

@@ -1,4 +1,4 @@
-"""Messages <-> core types. The only module (with the servicer) that touches protobuf classes.
+"""Messages <-> core types: with the servicer and the call handlers, the only users of protobuf.
 
 Request configuration becomes a frozen :class:`RestoreJob` here, once, with the server's limits
 applied; core results (stream descriptions, run statistics, frames) become response messages.
@@ -6,19 +6,17 @@ applied; core results (stream descriptions, run statistics, frames) become respo
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from fractions import Fraction
 
 import av
-import numpy as np
-import torch
 
 from ..backends import BackendOptions
 from ..config import EncodeOptions, PipelineOptions
-from ..errors import ConfigError, InputError
+from ..errors import ConfigError, InputError, LimitExceededError
 from ..frames import ColorInfo, ColorRange, Frame, Matrix, StreamInfo
-from ..media.convert import frame_to_tensor, tensor_to_frame
 from ..media.decode import check_frame_size
+from ..media.raw import pack_raw, raw_size, unpack_raw
 from ..pipeline import RestoreJob
 from ..pipeline.runner import RunStats
 from ..v1 import restore_pb2 as pb
@@ -29,8 +27,11 @@ __all__ = [
     "STREAM_CONTAINERS",
     "StreamRequest",
     "frame_from_raw",
+    "model_name",
+    "raw_color",
+    "raw_format",
+    "raw_frame_size",
     "raw_from_frame",
-    "raw_size",
     "stream_info",
     "stream_request",
     "summary",
@@ -51,7 +52,7 @@ class StreamRequest:
     progress_interval: int
 
 
-def _model(options: pb.ModelOptions) -> str:
+def model_name(options: pb.ModelOptions) -> str:
     if not options.model:
         raise ConfigError("the configuration names no model (set model.model; see ListModels)")
     if options.tile_max_pixels < 0 or options.tile_overlap < 0:
@@ -61,7 +62,7 @@ def _model(options: pb.ModelOptions) -> str:
 
 def stream_request(config: pb.RestoreConfig, server: ServerConfig) -> StreamRequest:
     """The job a Restore configuration asks for, within the server's limits."""
-    model = _model(config.model)
+    model = model_name(config.model)
     out = config.output
     container = _CONTAINER_ALIASES.get(out.container.lower(), out.container.lower())
     if container not in STREAM_CONTAINERS:
@@ -87,7 +88,7 @@ def stream_request(config: pb.RestoreConfig, server: ServerConfig) -> StreamRequ
     )
     job = RestoreJob(
         model=model,
-        backend=config.model.backend or "auto",
+        backend=config.model.backend,  # "" = the server's default
         backend_options=BackendOptions(device=server.device, precision=server.precision),
         encode=encode,
         pipeline=pipeline,
@@ -139,34 +140,41 @@ def summary(stats: RunStats, bytes_in: int = 0, bytes_out: int = 0) -> pb.Summar
 
 # -- raw frames -----------------------------------------------------------------------------------------
 
-_AV_FORMATS: dict[int, str] = {
+_RAW_FORMATS: dict[int, str] = {
     pb.PIXEL_FORMAT_RGB24: "rgb24",
     pb.PIXEL_FORMAT_RGB48: "rgb48le",
     pb.PIXEL_FORMAT_YUV420P: "yuv420p",
     pb.PIXEL_FORMAT_NV12: "nv12",
 }
+_YUV_FORMATS = (pb.PIXEL_FORMAT_YUV420P, pb.PIXEL_FORMAT_NV12)
 
 
-def _planes(fmt: int, width: int, height: int) -> list[tuple[int, int]]:
-    """(rows, bytes per row) of each plane of a tightly packed raw frame."""
-    cw, ch = (width + 1) // 2, (height + 1) // 2
-    if fmt == pb.PIXEL_FORMAT_RGB24:
-        return [(height, 3 * width)]
-    if fmt == pb.PIXEL_FORMAT_RGB48:
-        return [(height, 6 * width)]
-    if fmt == pb.PIXEL_FORMAT_YUV420P:
-        return [(height, width), (ch, cw), (ch, cw)]
-    if fmt == pb.PIXEL_FORMAT_NV12:
-        return [(height, width), (ch, 2 * cw)]
-    raise InputError(f"unsupported raw pixel format {pb.PixelFormat.Name(fmt) if fmt in _AV_FORMATS or fmt == 0 else fmt}")
+def raw_format(fmt: int) -> str:
+    """The FFmpeg pixel format of a RawFrame format code."""
+    name = _RAW_FORMATS.get(fmt)
+    if name is None:
+        label = pb.PixelFormat.Name(fmt) if fmt in pb.PixelFormat.values() else str(fmt)
+        raise InputError(f"unsupported raw pixel format {label}")
+    return name
 
 
-def raw_size(fmt: int, width: int, height: int) -> int:
-    """Bytes of one tightly packed frame."""
-    return sum(rows * row for rows, row in _planes(fmt, width, height))
+def raw_frame_size(raw: pb.RawFrame, server: ServerConfig, index: int) -> int:
+    """Bytes a frame's header announces, checked against the limits before any part is buffered."""
+    fmt = raw_format(raw.format)
+    check_frame_size(raw.width, raw.height, server.limits, f"raw frame {index}")
+    size = raw_size(fmt, raw.width, raw.height)
+    if size > server.max_raw_frame_bytes:
+        raise LimitExceededError(
+            f"raw frame {index}: {raw.width}x{raw.height} {fmt} is {size} bytes, over the server's limit of "
+            f"{server.max_raw_frame_bytes} bytes per frame"
+        )
+    return size
 
 
-def _raw_color(raw: pb.RawFrame) -> ColorInfo:
+def raw_color(raw: pb.RawFrame) -> ColorInfo:
+    """The colour description of a raw frame's header (YUV frames; RGB ones are full-range RGB)."""
+    if raw.format not in _YUV_FORMATS:
+        return ColorInfo()
     try:
         matrix = Matrix(raw.color_matrix) if raw.color_matrix else Matrix.BT709
     except ValueError:
@@ -174,40 +182,18 @@ def _raw_color(raw: pb.RawFrame) -> ColorInfo:
     return ColorInfo(matrix=matrix, range=ColorRange.FULL if raw.full_range else ColorRange.LIMITED)
 
 
-def frame_from_raw(raw: pb.RawFrame, data: bytes, index: int, server: ServerConfig) -> Frame:
-    """A pipeline frame from a (reassembled) raw frame; validates size, format and timing."""
-    check_frame_size(raw.width, raw.height, server.limits, "raw frame")
-    expected = raw_size(raw.format, raw.width, raw.height)
-    if len(data) != expected:
-        raise InputError(
-            f"raw frame {index}: {raw.width}x{raw.height} {_AV_FORMATS[raw.format]} needs {expected} bytes, got {len(data)}"
-        )
+def frame_from_raw(raw: pb.RawFrame, data: bytes, index: int) -> Frame:
+    """A pipeline frame from a (reassembled) raw frame whose size :func:`raw_frame_size` checked."""
     time_base = fraction(raw.time_base, "time_base")
-    av_frame = av.VideoFrame(raw.width, raw.height, _AV_FORMATS[raw.format])
-    offset = 0
-    for plane, (rows, row) in zip(av_frame.planes, _planes(raw.format, raw.width, raw.height), strict=True):
-        flat = np.frombuffer(plane, dtype=np.uint8)  # type: ignore[call-overload]
-        view = flat[: plane.line_size * rows].reshape(rows, plane.line_size)[:, :row]
-        view[:] = np.frombuffer(data, dtype=np.uint8, count=rows * row, offset=offset).reshape(rows, row)
-        offset += rows * row
-    color = None
-    if raw.format in (pb.PIXEL_FORMAT_YUV420P, pb.PIXEL_FORMAT_NV12):
-        color = replace(_raw_color(raw), chroma_subsampling=(2, 2))
-    tensor = frame_to_tensor(av_frame, color)
+    tensor = unpack_raw(data, raw_format(raw.format), raw.width, raw.height, raw_color(raw))
     return Frame(data=tensor, pts=raw.pts, time_base=time_base, index=index)
 
 
 def raw_from_frame(frame: Frame, fmt: int, color: ColorInfo, part_bytes: int) -> list[pb.RawFrame]:
     """A restored frame as RawFrame messages of at most ``part_bytes`` of pixel data each."""
-    av_frame = tensor_to_frame(frame.data, color, _AV_FORMATS[fmt])
-    width, height = frame.width, frame.height
-    pieces = []
-    for plane, (rows, row) in zip(av_frame.planes, _planes(fmt, width, height), strict=True):
-        flat = np.frombuffer(plane, dtype=np.uint8)  # type: ignore[call-overload]
-        pieces.append(flat[: plane.line_size * rows].reshape(rows, plane.line_size)[:, :row].tobytes())
-    data = b"".join(pieces)
+    data = pack_raw(frame.data, raw_format(fmt), color)
     head = pb.RawFrame(
-        format=fmt, width=width, height=height, pts=frame.pts or 0,  # type: ignore[arg-type]
+        format=fmt, width=frame.width, height=frame.height, pts=frame.pts or 0,  # type: ignore[arg-type]
         time_base=_rational(frame.time_base), color_matrix=int(color.matrix), full_range=color.range == ColorRange.FULL,
     )
     parts = [data[i : i + part_bytes] for i in range(0, len(data), part_bytes)] or [b""]
@@ -220,9 +206,3 @@ def raw_from_frame(frame: Frame, fmt: int, color: ColorInfo, part_bytes: int) ->
         message.more_parts = i < len(parts) - 1
         messages.append(message)
     return messages
-
-
-def frame_tensor_rgb24(data: bytes, width: int, height: int) -> torch.Tensor:
-    """RGB24 bytes -> float (3, H, W) tensor (for clients and tests)."""
-    array = np.frombuffer(data, dtype=np.uint8).reshape(height, width, 3)
-    return torch.from_numpy(array.copy()).permute(2, 0, 1).float() / 255.0
