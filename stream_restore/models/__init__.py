@@ -13,6 +13,7 @@ from . import (  # noqa: F401  (register the shipped models)
     sr_fast,
     vdeblur,
     vsr,
+    vsr_aligned,
 )
 from .registry import ModelSpec, Task, WeightsSpec, build_model, get_spec, list_specs, register
 

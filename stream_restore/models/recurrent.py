@@ -36,13 +36,21 @@ class RecurrentModel(nn.Module, metaclass=abc.ABCMeta):
         """x[N,3,3,H,W] (t-1, t, t+1) and the state after frame t-1 -> (y_t, state after t)."""
         return self.step(x, state)
 
+    @staticmethod
+    def clip_windows(clip: torch.Tensor) -> torch.Tensor:
+        """The windows ``[N, T, 3, 3, H, W]`` of every frame of ``clip[N, T, 3, H, W]`` (edges repeated)."""
+        t = clip.shape[1]
+        prev = [max(i - 1, 0) for i in range(t)]
+        nxt = [min(i + 1, t - 1) for i in range(t)]
+        return torch.stack([clip[:, prev], clip, clip[:, nxt]], dim=2)
+
     def forward_clip(self, clip: torch.Tensor) -> torch.Tensor:
         """Restore every frame of ``clip[N,T,3,H,W]`` from the zero state: ``[N,T,3,sH,sW]``."""
         n, t, _, h, w = clip.shape
         state = self.initial_state(n, h, w).to(clip)
+        windows = self.clip_windows(clip)
         outputs = []
         for i in range(t):
-            window = torch.stack([clip[:, max(i - 1, 0)], clip[:, i], clip[:, min(i + 1, t - 1)]], dim=1)
-            y, state = self.step(window, state)
+            y, state = self.step(windows[:, i], state)
             outputs.append(y)
         return torch.stack(outputs, dim=1)

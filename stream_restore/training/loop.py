@@ -102,8 +102,42 @@ def _save(path: Path, state: dict) -> None:
     tmp.replace(path)  # atomic: a crash mid-save leaves the previous checkpoint intact
 
 
+def _resume(
+    ckpt_path: Path,
+    options: TrainOptions,
+    recipe: Recipe,
+    model: nn.Module,
+    opt: torch.optim.Optimizer,
+    gen: torch.Generator,
+    disc: nn.Module | None = None,
+    d_opt: torch.optim.Optimizer | None = None,
+) -> int:
+    """With ``--resume``, restore everything from ``ckpt_path`` and return its step (else 0)."""
+    if not options.resume:
+        return 0
+    if not ckpt_path.is_file():
+        log.warning("no checkpoint at %s; starting from scratch", ckpt_path)
+        return 0
+    state = torch.load(ckpt_path, map_location=options.device, weights_only=False)
+    if state["recipe"] != recipe.model:
+        raise ConfigError(f"{ckpt_path} belongs to {state['recipe']}, not {recipe.model}")
+    model.load_state_dict(state["model"])
+    opt.load_state_dict(state["optimizer"])
+    if disc is not None and d_opt is not None:
+        disc.load_state_dict(state["disc"])
+        d_opt.load_state_dict(state["d_optimizer"])
+    gen.set_state(state["data_rng"])
+    torch.set_rng_state(state["torch_rng"])
+    log.info("resumed %s at step %d", recipe.model, int(state["step"]))
+    return int(state["step"])
+
+
 def train(recipe: Recipe, options: TrainOptions, sampler: Sampler | None = None) -> nn.Module:
     """Run (or resume) ``recipe``; returns the trained module (in eval mode, on CPU)."""
+    if recipe.stages:
+        from .staged import train_staged
+
+        return train_staged(recipe, options, sampler)
     spec = get_spec(recipe.model)
     total = options.steps or recipe.steps
     out = options.out_dir
@@ -127,22 +161,7 @@ def train(recipe: Recipe, options: TrainOptions, sampler: Sampler | None = None)
         disc = UNetDiscriminator().to(options.device).train()
         d_opt = torch.optim.Adam(disc.parameters(), lr=recipe.d_lr, betas=(0.9, 0.99))
     gen = torch.Generator().manual_seed(options.seed)
-    step = 0
-    if options.resume and ckpt_path.is_file():
-        state = torch.load(ckpt_path, map_location=options.device, weights_only=False)
-        if state["recipe"] != recipe.model:
-            raise ConfigError(f"{ckpt_path} belongs to {state['recipe']}, not {recipe.model}")
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        if disc is not None and d_opt is not None:
-            disc.load_state_dict(state["disc"])
-            d_opt.load_state_dict(state["d_optimizer"])
-        step = int(state["step"])
-        gen.set_state(state["data_rng"])
-        torch.set_rng_state(state["torch_rng"])
-        log.info("resumed %s at step %d", recipe.model, step)
-    elif options.resume:
-        log.warning("no checkpoint at %s; starting from scratch", ckpt_path)
+    step = _resume(ckpt_path, options, recipe, model, opt, gen, disc, d_opt)
     if sampler is None:
         sampler = make_sampler(recipe, spec.scale, options.data_root)
 

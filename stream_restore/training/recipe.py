@@ -16,10 +16,38 @@ import torch
 from ..errors import ConfigError
 from .images import training_images
 
-__all__ = ["Recipe", "load_recipe", "make_sampler", "recipe_names"]
+__all__ = ["Recipe", "Stage", "load_recipe", "make_sampler", "recipe_names"]
 
-Sampler = Callable[[torch.Generator], tuple[torch.Tensor, torch.Tensor]]
-KINDS = ("sr", "vsr", "deblur", "vdeblur")
+# (input, target) batches; "vsr-layers" adds the input's ground-truth optical flow as a third tensor
+Sampler = Callable[[torch.Generator], tuple[torch.Tensor, ...]]
+KINDS = ("sr", "vsr", "vsr-layers", "deblur", "vdeblur")
+OBJECTIVES = ("flow", "window", "recurrent")
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage of a staged recipe (flow-aligned video models), run for ``steps`` steps.
+
+    ``objective``: ``"flow"`` trains only the flow estimator on the sampler's ground-truth flow
+    (end-point error); ``"window"`` restores every frame from its aligned window with a fresh state
+    (no recurrence); ``"recurrent"`` runs whole clips with the carried state and fed-back output.
+    ``flow_lr`` is the flow estimator's peak step size (lower once it joins end to end),
+    ``flow_weight`` keeps its ground-truth loss in the mix. Each stage warms up and decays anew.
+    """
+
+    name: str
+    objective: str
+    steps: int
+    lr: float
+    flow_lr: float
+    flow_weight: float = 0.0
+    warmup: int = 50
+
+    def __post_init__(self) -> None:
+        if self.objective not in OBJECTIVES:
+            raise ConfigError(f"stage {self.name}: objective must be one of {OBJECTIVES}")
+        if self.steps < 1:
+            raise ConfigError(f"stage {self.name}: steps must be positive")
 
 
 @dataclass(frozen=True)
@@ -42,8 +70,12 @@ class Recipe:
     d_lr: float = 1e-4
     init_from: str | None = None  # registered model whose shipped weights initialise training
     checkpoint_every: int = 250
+    max_speed: float = 4.0  # "vsr-layers": LR pixels per frame, camera and objects
+    stages: tuple[Stage, ...] = ()  # staged training (steps must be their sum); see Stage
 
     def __post_init__(self) -> None:
+        if self.stages and sum(s.steps for s in self.stages) != self.steps:
+            raise ConfigError(f"recipe {self.model}: steps must equal the sum of its stages' steps")
         if self.kind not in KINDS:
             raise ConfigError(f"recipe {self.model}: kind must be one of {KINDS}, not {self.kind!r}")
         if self.steps < 1 or self.batch < 1 or self.patch < 8:
@@ -71,7 +103,7 @@ def load_recipe(model: str) -> Recipe:
 
 def make_sampler(recipe: Recipe, scale: int, data_root: Path) -> Sampler:
     """Preload the training images and build the batch sampler the recipe's kind needs."""
-    from .samplers import DeblurSampler, SRSampler, VideoDeblurSampler, VideoSRSampler
+    from .samplers import DeblurSampler, LayeredVideoSRSampler, SRSampler, VideoDeblurSampler, VideoSRSampler
 
     if recipe.kind == "sr":
         return SRSampler(
@@ -84,6 +116,13 @@ def make_sampler(recipe: Recipe, scale: int, data_root: Path) -> Sampler:
         images = training_images(data_root, min_side)
         return VideoSRSampler(
             images, scale, recipe.patch, recipe.batch, recipe.frames, supersample=recipe.supersample,
+            compress=recipe.compress,
+        )
+    if recipe.kind == "vsr-layers":
+        # camera travel plus a window that fits: the path chooser limits speed to what fits
+        images = training_images(data_root, (recipe.patch + 4) * scale + 16)
+        return LayeredVideoSRSampler(
+            images, scale, recipe.patch, recipe.batch, recipe.frames, max_speed=recipe.max_speed,
             compress=recipe.compress,
         )
     if recipe.kind == "deblur":

@@ -24,9 +24,17 @@ from .degradations import (
     quantize,
     uniform,
 )
+from .layered import augment_flow, random_layers, render_layers
 from .resize import imresize
 
-__all__ = ["DeblurSampler", "SRSampler", "VideoDeblurSampler", "VideoSRSampler", "augment"]
+__all__ = [
+    "DeblurSampler",
+    "LayeredVideoSRSampler",
+    "SRSampler",
+    "VideoDeblurSampler",
+    "VideoSRSampler",
+    "augment",
+]
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 _MARGIN = 2  # LR pixels of context cropped away after downscaling (bicubic footprint)
@@ -117,6 +125,53 @@ class VideoSRSampler:
                 lr[i] = h264_roundtrip(lr[i], low + _randint(gen, high - low + 1))
         m = _MARGIN
         return lr[..., m:-m, m:-m], hr[..., m * s : -m * s, m * s : -m * s]
+
+
+@dataclass
+class LayeredVideoSRSampler:
+    """Clips of moving foreground objects over a moving camera, with their exact LR optical flow.
+
+    Returns ``(lr[N,L,3,p,p], hr[N,L,3,sp,sp], flow[N,L,2,p,p])``: ``flow[:, t]`` maps LR frame t
+    into frame t-1 in LR pixels (zero for t = 0), the flow of the front-most layer at each pixel
+    (see :mod:`.layered`), averaged over each LR pixel's footprint. ``max_speed`` is in LR pixels per
+    frame for the camera and for each object. Half of the LR clips (``compress``) go through libx264
+    as in :class:`VideoSRSampler`; the flow stays the one of the clean synthetic motion.
+    """
+
+    images: Sequence[torch.Tensor]
+    scale: int
+    patch: int
+    batch: int
+    frames: int
+    max_speed: float = 4.0
+    max_objects: int = 2
+    compress: float = 0.0
+    crf_range: tuple[int, int] = (18, 35)
+
+    def __post_init__(self) -> None:
+        if self.compress > 0 and (self.patch + 2 * _MARGIN) % 2:
+            raise ConfigError(f"H.264 training clips need an even LR size; patch {self.patch} gives an odd one")
+
+    def __call__(self, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        s, side = self.scale, (self.patch + 2 * _MARGIN) * self.scale
+        clips, flows = [], []
+        for _ in range(self.batch):
+            layers = random_layers(gen, self.images, side, self.frames, self.max_speed * s, self.max_objects)
+            clip, flow = render_layers(layers, self.frames, side)
+            code = _randint(gen, 8)
+            clips.append(augment(clip, code))
+            flows.append(augment_flow(flow, code))
+        hr = quantize(torch.stack(clips))  # [N, L, 3, S, S]
+        lr = quantize(imresize(hr, 1.0 / s))
+        flow = torch.stack(flows)
+        n, t = flow.shape[:2]
+        lr_flow = torch.nn.functional.avg_pool2d(flow.flatten(0, 1), s).unflatten(0, (n, t)) / s
+        for i in range(n):
+            if self.compress > 0 and uniform(gen, 0.0, 1.0) < self.compress:
+                low, high = self.crf_range
+                lr[i] = h264_roundtrip(lr[i], low + _randint(gen, high - low + 1))
+        m = _MARGIN
+        return lr[..., m:-m, m:-m], hr[..., m * s : -m * s, m * s : -m * s], lr_flow[..., m:-m, m:-m]
 
 
 def _random_kernel(gen: torch.Generator, bank: Sequence[torch.Tensor], size: int) -> torch.Tensor:

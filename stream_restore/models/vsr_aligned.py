@@ -1,0 +1,130 @@
+"""``vsr-x{2,4}-aligned`` (experimental, issue 12): flow-aligned causal recurrent video SR.
+
+Per step, for the window (t-1, t, t+1) and the state carried from t-1:
+
+1. a tiny coarse-to-fine :class:`~.flow.FlowEstimator` gives flow t -> t-1 and t -> t+1 at input
+   resolution (quarter and half resolution inside, 13.7 GFLOP/MP for both pairs);
+2. the neighbours are warped onto frame t with ``grid_sample`` (ONNX GridSample, opset >= 16), and
+   their absolute warp errors (mean over RGB) are the occlusion / confidence signal;
+3. the state -- ``hidden`` tanh-bounded feature maps, the previous restored output folded to input
+   resolution by space-to-depth (FRVSR-style feedback) and a validity map -- is warped by the
+   t -> t-1 flow with zero padding, so what comes from outside the frame is marked invalid; where
+   the state is invalid (first frame, after a reset, uncovered borders) the fed-back output is
+   replaced by the bicubic upscale of frame t;
+4. sr-compact's body reconstructs: frame t enters through sr-compact's 3x3 entry conv, everything
+   temporal through one zero-initialised 1x1 conv added to it, and the head predicts a residual
+   over the exact bicubic upscale. Started from sr-compact weights the model is that single-frame
+   model exactly, so training can only add what the aligned neighbours and state bring.
+
+State ``[N, hidden + 3*s*s + 1, H, W]`` lies in [-1, 1] (tanh features, clamped output, validity
+in {0..1}); stepping frame by frame equals :meth:`forward_clip`. Budget: at most 400 GFLOP per
+input megapixel per frame, counted by the registry. Not yet trained (no weights, no card): the
+shipped ``vsr-x{2,4}`` stay the registered video models until this one beats them in
+``stream-restore eval``.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .bicubic import BicubicUpsample
+from .checksums import weights_for
+from .flow import FlowEstimator, warp
+from .layers import ResBlock, conv3x3, zero_init
+from .recurrent import RecurrentModel
+from .registry import ModelSpec, Task, register
+
+__all__ = ["AlignedRecurrentSR", "vsr_aligned"]
+
+
+class AlignedRecurrentSR(RecurrentModel):
+    """Flow-aligned neighbours + warped state and fed-back output over sr-compact's body."""
+
+    def __init__(self, scale: int, channels: int = 48, blocks: int = 4, hidden: int = 16) -> None:
+        super().__init__()
+        self.scale = scale
+        self.hidden = hidden
+        self.folded = 3 * scale * scale  # the previous output, space-to-depth to input resolution
+        self.flow = FlowEstimator()
+        self.entry = conv3x3(3, channels)
+        # warped t-1 and t+1 (6), their warp errors (2), warped hidden state, fed-back output
+        self.temporal = zero_init(nn.Conv2d(8 + hidden + self.folded, channels, 1))
+        self.blocks = nn.Sequential(*[ResBlock(channels) for _ in range(blocks)])
+        self.head = zero_init(conv3x3(channels, 3 * scale * scale))
+        self.upsample = BicubicUpsample(scale)
+
+    @property
+    def state_channels(self) -> int:
+        return self.hidden + self.folded + 1
+
+    def initial_state(self, n: int, h: int, w: int) -> torch.Tensor:
+        """Zero (all invalid) state ``[n, hidden + 3*s*s + 1, h, w]``, h x w in input pixels."""
+        ref = self.head.weight
+        return torch.zeros(n, self.state_channels, h, w, device=ref.device, dtype=ref.dtype)
+
+    def align(self, window: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Flows t -> t-1 and t -> t+1 and the two warped neighbours ``[N, 6, H, W]``."""
+        prev, current, nxt = window[:, 0], window[:, 1], window[:, 2]
+        flows = self.flow(torch.cat([current, current]), torch.cat([prev, nxt]))
+        n = current.shape[0]
+        back, fwd = flows[:n], flows[n:]
+        warped = warp(torch.cat([prev, nxt]), flows)
+        return back, fwd, torch.cat([warped[:n], warped[n:]], dim=1)
+
+    def step(self, window: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        current = window[:, 1]
+        back, _, neighbours = self.align(window)
+        errors = torch.cat(
+            [(neighbours[:, :3] - current).abs().mean(1, keepdim=True),
+             (neighbours[:, 3:] - current).abs().mean(1, keepdim=True)],
+            dim=1,
+        )
+        carried = warp(state, back, padding_mode="zeros")
+        hidden = carried[:, : self.hidden]
+        valid = carried[:, -1:]
+        base = self.upsample(current)
+        fed_back = valid * carried[:, self.hidden : -1] + (1.0 - valid) * F.pixel_unshuffle(base, self.scale)
+        temporal = torch.cat([neighbours, errors, hidden, fed_back], dim=1)
+        feat = self.entry(current) + self.temporal(temporal)
+        feat = feat + self.blocks(feat)
+        y = base + F.pixel_shuffle(self.head(F.relu(feat)), self.scale)
+        new_state = torch.cat(
+            [torch.tanh(feat[:, : self.hidden]),
+             F.pixel_unshuffle(y, self.scale).clamp(0.0, 1.0),
+             torch.ones_like(valid)],
+            dim=1,
+        )
+        return y, new_state
+
+
+# sr-compact's body (48 channels, 4 residual blocks) so training starts from its weights.
+_CHANNELS, _BLOCKS, _HIDDEN = 48, 4, 16
+
+
+def vsr_aligned(*, scale: int) -> AlignedRecurrentSR:
+    return AlignedRecurrentSR(scale, _CHANNELS, _BLOCKS, hidden=_HIDDEN)
+
+
+for _s in (2, 4):
+    _name = f"vsr-x{_s}-aligned"
+    register(
+        ModelSpec(
+            name=_name,
+            task=Task.VIDEO_SUPER_RESOLUTION,
+            scale=_s,
+            builder=functools.partial(vsr_aligned, scale=_s),
+            past_frames=1,
+            future_frames=1,
+            recurrent=True,
+            weights=weights_for(_name),
+            description=(
+                f"EXPERIMENTAL, untrained: flow-aligned causal recurrent x{_s} video SR "
+                "(tiny flow net, warped neighbours/state/fed-back output, sr-compact body)"
+            ),
+            receptive_field=2 * _BLOCKS + 2 + 16,  # per step: body plus the flow's reach
+        )
+    )

@@ -1,0 +1,37 @@
+"""vsr-x4-aligned (experimental, issue 12): staged training of the flow-aligned recurrent cell.
+
+Data: 8-frame synthetic clips of 0-2 moving foreground objects (soft ellipses cut from other
+images: occlusions) over a moving camera (pan, zoom, slight rotation), T91+BSDS200, motion up to
+4 LR px per frame for the camera and each object, exact ground-truth flow kept; MATLAB bicubic x4,
+48 px LR patches, half of the LR clips H.264-coded at CRF 18-35. Starts from the shipped
+sr-compact-x4 weights (shared body; the temporal 1x1 conv starts at zero). Stages:
+
+1. ``flow``: the flow estimator alone on the ground-truth flow (end-point error);
+2. ``window``: every frame from its aligned window with a fresh state (no recurrence), flow at a
+   tenth of the step size with a small ground-truth term;
+3. ``recurrent``: whole clips with the carried state and fed-back output, loss on every frame.
+"""
+
+from __future__ import annotations
+
+from ..recipe import Recipe, Stage
+
+STAGES = (
+    Stage("flow", "flow", steps=3000, lr=0.0, flow_lr=2e-3, warmup=100),
+    Stage("window", "window", steps=3000, lr=2e-4, flow_lr=2e-5, flow_weight=0.1),
+    Stage("recurrent", "recurrent", steps=12000, lr=1e-4, flow_lr=1e-5, flow_weight=0.05),
+)
+
+RECIPE = Recipe(
+    model="vsr-x4-aligned",
+    kind="vsr-layers",
+    steps=sum(s.steps for s in STAGES),
+    batch=4,
+    patch=48,
+    frames=8,
+    max_speed=4.0,
+    compress=0.5,
+    init_from="sr-compact-x4",
+    checkpoint_every=50,
+    stages=STAGES,
+)

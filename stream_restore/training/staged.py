@@ -1,0 +1,135 @@
+"""Staged training of the flow-aligned video models (recipes with ``stages``), resumable.
+
+Stages run in order on one global step counter, so a checkpoint's step says which stage it is in
+and ``--resume`` picks up mid-stage: flow pre-training on the sampler's ground-truth flow, then the
+aligned window (every frame from a fresh state, batched), then the full recurrence with the carried
+state and fed-back output. The flow estimator (``model.flow``) has its own step size per stage.
+Checkpoints are the plain loop's (``ckpt.pt``: model, optimiser, step, RNG states).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+
+import torch
+from torch import nn
+
+from ..errors import CancelledError, ConfigError
+from ..models.recurrent import RecurrentModel
+from ..models.registry import get_spec
+from .loop import TrainOptions, _resume, _save, _state, _StopFlag, _warm_start
+from .losses import pixel_loss
+from .recipe import Recipe, Sampler, Stage, make_sampler
+
+__all__ = ["endpoint_error", "stage_at", "train_staged"]
+
+log = logging.getLogger("stream_restore.training")
+
+
+def stage_at(recipe: Recipe, step: int, total: int) -> tuple[Stage, int, int]:
+    """(stage, step within it, its length) for global ``step``; the last stage extends to ``total``."""
+    start = 0
+    for i, stage in enumerate(recipe.stages):
+        length = stage.steps if i < len(recipe.stages) - 1 else max(stage.steps, total - start)
+        if step < start + length:
+            return stage, step - start, length
+        start += length
+    raise ConfigError(f"step {step} is past the end of {recipe.model}'s stages")
+
+
+def _schedule(step: int, warmup: int, length: int) -> float:
+    """Warmup then cosine decay to 1% of the peak, as a factor of the peak step size."""
+    if step < warmup:
+        return (step + 1) / warmup
+    progress = min(1.0, (step - warmup) / max(1, length - warmup))
+    return 0.01 + 0.495 * (1 + math.cos(math.pi * progress))
+
+
+def endpoint_error(model: nn.Module, clip: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
+    """Mean end-point error (LR px) of ``model.flow`` on frames t -> t-1 of ``clip[N,T,3,H,W]``."""
+    target, source = clip[:, 1:].flatten(0, 1), clip[:, :-1].flatten(0, 1)
+    estimator: nn.Module = model.flow  # type: ignore[assignment]
+    pred = estimator(target, source)
+    return (pred - flow[:, 1:].flatten(0, 1)).pow(2).sum(1).add(1e-8).sqrt().mean()
+
+
+def _restore(model: RecurrentModel, clip: torch.Tensor, objective: str) -> torch.Tensor:
+    if objective == "recurrent":
+        return model.forward_clip(clip)
+    n, t, _, h, w = clip.shape
+    windows = model.clip_windows(clip).flatten(0, 1)
+    y, _ = model.step(windows, model.initial_state(n * t, h, w).to(clip))
+    return y.unflatten(0, (n, t))
+
+
+def train_staged(recipe: Recipe, options: TrainOptions, sampler: Sampler | None = None) -> nn.Module:
+    """Run (or resume) a staged recipe; returns the trained module (eval mode, on CPU)."""
+    spec = get_spec(recipe.model)
+    total = options.steps or recipe.steps
+    out = options.out_dir
+    out.mkdir(parents=True, exist_ok=True)
+    ckpt_path = out / "ckpt.pt"
+
+    torch.manual_seed(options.seed)
+    model = spec.builder()
+    estimator = getattr(model, "flow", None)
+    if not isinstance(model, RecurrentModel) or not isinstance(estimator, nn.Module):
+        raise ConfigError(f"{recipe.model}: staged recipes need a recurrent model with a .flow estimator")
+    if recipe.init_from:
+        _warm_start(model, get_spec(recipe.init_from))
+    model.to(options.device).train()
+    flow_params = list(estimator.parameters())
+    flow_ids = {id(p) for p in flow_params}
+    body_params = [p for p in model.parameters() if id(p) not in flow_ids]
+    opt = torch.optim.Adam(
+        [{"params": body_params, "lr": 0.0}, {"params": flow_params, "lr": 0.0}], betas=(0.9, 0.99)
+    )
+    gen = torch.Generator().manual_seed(options.seed)
+    step = _resume(ckpt_path, options, recipe, model, opt, gen)
+    if sampler is None:
+        sampler = make_sampler(recipe, spec.scale, options.data_root)
+
+    history = out / "log.jsonl"
+    t0 = time.monotonic()
+    sums: dict[str, float] = {}
+    count = 0
+    stop = _StopFlag()
+    while step < total and not stop.requested:
+        stage, local, length = stage_at(recipe, step, total)
+        factor = _schedule(local, stage.warmup, length)
+        opt.param_groups[0]["lr"] = stage.lr * factor
+        opt.param_groups[1]["lr"] = stage.flow_lr * factor
+        x, y, flow = (t.to(options.device) for t in sampler(gen))
+        terms: dict[str, torch.Tensor] = {}
+        if stage.objective == "flow" or stage.flow_weight > 0:
+            terms["epe"] = endpoint_error(model, x, flow)
+        if stage.objective == "flow":
+            loss = terms["epe"]
+        else:
+            terms["pixel"] = pixel_loss(_restore(model, x, stage.objective), y, recipe.freq_weight)
+            loss = terms["pixel"] + stage.flow_weight * terms.get("epe", torch.zeros(()))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        step += 1
+        count += 1
+        for k, v in terms.items():
+            sums[k] = sums.get(k, 0.0) + v.item()
+        if step % options.log_every == 0 or step == total:
+            record = {"step": step, "stage": stage.name, "lr": stage.lr * factor,
+                      "flow_lr": stage.flow_lr * factor, "elapsed_s": round(time.monotonic() - t0, 1)}
+            record |= {k: v / count for k, v in sums.items()}
+            sums, count = {}, 0
+            with open(history, "a") as fh:
+                fh.write(json.dumps(record) + "\n")
+            log.info("%s step %d/%d [%s] %s", recipe.model, step, total, stage.name,
+                     " ".join(f"{k} {v:.5f}" for k, v in record.items() if k in terms))
+        if step % recipe.checkpoint_every == 0 or step == total or stop.requested:
+            _save(ckpt_path, _state(model, opt, step, gen, None, None, recipe, options.seed))
+    stop.restore()
+    if step < total:
+        raise CancelledError(f"{recipe.model} stopped at step {step}; checkpoint saved, rerun with --resume")
+    return model.cpu().eval()

@@ -1,0 +1,88 @@
+"""The flow-aligned recurrent cell (vsr-x*-aligned): warping, flow and the temporal path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from stream_restore.models import get_spec
+from stream_restore.models.flow import FlowEstimator, warp
+from stream_restore.models.vsr_aligned import AlignedRecurrentSR
+
+FLOW_WEIGHTS = (
+    Path(__file__).resolve().parents[2] / "stream_restore" / "training" / "checkpoints" / "vsr-x4-aligned-flow.safetensors"
+)
+
+
+def _texture(h: int, w: int, seed: int = 0) -> torch.Tensor:
+    """Smooth random colour texture ``[1, 3, h, w]``: noise at 1/4 resolution, bicubic upscaled."""
+    g = torch.Generator().manual_seed(seed)
+    coarse = torch.rand(1, 3, h // 4 + 4, w // 4 + 4, generator=g)
+    up = F.interpolate(coarse, scale_factor=4, mode="bicubic", align_corners=False)
+    return up[..., 8 : 8 + h, 8 : 8 + w].clamp(0, 1)
+
+
+def test_zero_flow_warp_is_identity() -> None:
+    x = torch.rand(2, 5, 13, 11)
+    torch.testing.assert_close(warp(x, torch.zeros(2, 2, 13, 11)), x, rtol=0, atol=1e-5)
+    torch.testing.assert_close(warp(x, torch.zeros(2, 2, 13, 11), "zeros"), x, rtol=0, atol=1e-5)
+
+
+def test_integer_flow_warp_shifts() -> None:
+    x = torch.rand(1, 3, 12, 16)
+    flow = torch.zeros(1, 2, 12, 16)
+    flow[:, 0], flow[:, 1] = 2.0, -1.0  # pixel (i, j) of the target is (i - 1, j + 2) of the source
+    out = warp(x, flow, "zeros")
+    torch.testing.assert_close(out[..., 1:, :-2], x[..., :-1, 2:], rtol=0, atol=1e-5)
+    assert out[..., 0, :].abs().max() == 0 and out[..., :, -2:].abs().max() == 0
+
+
+def test_untrained_model_is_its_single_frame_twin() -> None:
+    """Zero-initialised temporal path: the cell starts as sr-compact whatever the neighbours and state."""
+    torch.manual_seed(0)
+    model = AlignedRecurrentSR(2, channels=8, blocks=1, hidden=4).eval()
+    torch.nn.init.normal_(model.head.weight, std=0.1)
+    clip = torch.rand(1, 4, 3, 10, 12)
+    with torch.no_grad():
+        whole = model.forward_clip(clip)
+        for i in range(4):
+            alone = clip[:, [i, i, i]]
+            y, _ = model(alone, model.initial_state(1, 10, 12))
+            torch.testing.assert_close(whole[:, i], y, rtol=1e-5, atol=1e-6)
+
+
+def test_state_is_bounded_and_marks_validity() -> None:
+    spec = get_spec("vsr-x4-aligned")
+    model = spec.build(pretrained=False)
+    for p in model.parameters():
+        p.data.add_(0.2 * torch.randn_like(p))
+    state = model.initial_state(1, 9, 10)
+    with torch.no_grad():
+        for _ in range(3):
+            _, state = model(torch.rand(1, 3, 3, 9, 10), state)
+    assert state.shape == (1, model.state_channels, 9, 10)
+    assert state.abs().max() <= 1.0
+    assert torch.all(state[:, -1] >= 0)
+
+
+@pytest.mark.skipif(not FLOW_WEIGHTS.is_file(), reason="flow pre-training weights not committed yet")
+@pytest.mark.parametrize("shift", [(1.5, -0.75), (-3.0, 2.25), (0.5, 0.0)])
+def test_flow_estimator_recovers_translation(shift: tuple[float, float]) -> None:
+    """Pre-trained flow on a translated texture: the mean interior flow within 0.25 px of the truth."""
+    from safetensors.torch import load_file
+
+    estimator = FlowEstimator()
+    estimator.load_state_dict(load_file(str(FLOW_WEIGHTS)))
+    # two crops of one smooth texture, 4 * shift apart at 4x resolution, then box-downscaled:
+    # an exact sub-pixel translation, target(x) = source(x + shift)
+    hr = _texture(4 * 80, 4 * 88)
+    dx, dy = round(4 * shift[0]), round(4 * shift[1])
+    source = F.avg_pool2d(hr[..., 32 : 32 + 256, 32 : 32 + 288], 4)
+    target = F.avg_pool2d(hr[..., 32 + dy : 32 + dy + 256, 32 + dx : 32 + dx + 288], 4)
+    with torch.no_grad():
+        flow = estimator(target, source)
+    interior = flow[..., 8:-8, 8:-8].mean(dim=(-1, -2))[0]
+    assert (interior - torch.tensor(shift)).abs().max() < 0.25, interior
