@@ -128,3 +128,46 @@ def test_concatenated_streams_keep_every_frame_and_audio_in_step(clip, tmp_path)
         video = [f.time for f in c.decode(video=0)]
     assert video == sorted(video) and len(set(video)) == 80
     assert video[-1] > 3.0  # the second clip continues after the first (1.6 s each)
+
+
+def _fail_at_frame_two(progress) -> None:
+    if progress.frames_done >= 2:
+        raise InputError("boom")
+
+
+@pytest.mark.parametrize("name", ["out.mkv", "out.mp4", "frames"])
+def test_a_failing_restore_leaves_an_existing_output_as_it_was(clip, tmp_path, name):
+    """A job that fails half-way never touches what is already at the output path: a previous file
+    stays byte-identical, a previous (empty) folder stays, and no partial output is left beside it."""
+    src = clip("in.mkv", frames=30)
+    out = tmp_path / name
+    if out.suffix:
+        previous = b"the previous output, not a video" * 100
+        out.write_bytes(previous)
+    else:
+        out.mkdir()
+    before = sorted(p.name for p in tmp_path.iterdir())
+
+    with pytest.raises(InputError, match="boom"):
+        restore(src, out, RestoreJob(model="identity"), progress=_fail_at_frame_two)
+    if out.suffix:
+        assert out.read_bytes() == previous
+    else:
+        assert out.is_dir() and not any(out.iterdir())
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # no .partial file or folder left
+
+
+def test_a_cancelled_restore_leaves_an_existing_output_as_it_was(clip, tmp_path):
+    src = clip("in.mkv", frames=30)
+    out = tmp_path / "out.mkv"
+    out.write_bytes(b"previous")
+    cancel = threading.Event()
+
+    def cancel_at_frame_two(progress) -> None:
+        if progress.frames_done >= 2:
+            cancel.set()
+
+    with pytest.raises(CancelledError):
+        restore(src, out, RestoreJob(model="identity"), progress=cancel_at_frame_two, cancel=cancel)
+    assert out.read_bytes() == b"previous"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mkv", "out.mkv"]
