@@ -172,3 +172,17 @@ def test_concatenated_input_is_restored_with_a_warning(server: Running, ts_clip:
         result = client.restore(io.BytesIO(data + data), tmp_path / "out.mkv", _config(), timeout=60)
     assert result.summary.frames_out == 12
     assert any("go backwards" in w for w in result.summary.warnings)
+
+
+@pytest.mark.parametrize(("interval", "expected"), [(5, [5, 10]), (4, [4, 8, 12]), (20, [])])
+def test_progress_interval_is_honoured(server: Running, ts_clip: Path, tmp_path: Path, interval: int,
+                                       expected: list[int]) -> None:
+    """``progress_interval`` N sends a Progress every N restored frames, not every frame."""
+    config = _config()
+    config.progress_interval = interval
+    progress: list[pb.Progress] = []
+    with server.client() as client:
+        result = client.restore(ts_clip, tmp_path / "out.mkv", config, progress=progress.append, timeout=60)
+    assert result.summary is not None and result.summary.frames_out == 12
+    assert [p.frames_done for p in progress] == expected
+    assert all(p.frames_total in (0, 12) for p in progress)
