@@ -166,3 +166,28 @@ def test_health_and_reflection(server: Running) -> None:
         request = reflection_pb2.ServerReflectionRequest(file_containing_symbol="stream_restore.v1.Restorer")
         replies = list(stub.ServerReflectionInfo(iter([request]), timeout=10))
         assert replies[0].file_descriptor_response.file_descriptor_proto
+
+
+def _no_cuts(model: str = RECURRENT) -> pb.FramesConfig:
+    """Scene detection off, so only an explicit reset can start a new segment."""
+    return pb.FramesConfig(model=pb.ModelOptions(model=model, disable_scene_detection=True))
+
+
+def test_reset_between_two_clips_equals_two_separate_calls(server: Running) -> None:
+    """A reset clears the recurrent state and the frame window: clip A, reset, clip B in one call
+    gives what A and B give in two calls; without the reset B's frames come out different."""
+    assert next(s for s in list_specs() if s.name == RECURRENT).recurrent, "needs a recurrent model"
+    a, b = _frames(0), _frames(100)
+    with server.client() as client:
+        alone_a = [d for _, d in join_frames(client.restore_frames(_no_cuts(), _requests(a), timeout=60))]
+        alone_b = [d for _, d in join_frames(client.restore_frames(_no_cuts(), _requests(b), timeout=60))]
+
+        def one_call(reset: bool) -> list[bytes]:
+            middle = [pb.FramesRequest(reset=pb.Reset())] if reset else []
+            requests = [*_requests(a), *middle, *_requests(b)]
+            return [d for _, d in join_frames(client.restore_frames(_no_cuts(), iter(requests), timeout=60))]
+
+        with_reset, without_reset = one_call(True), one_call(False)
+    assert len(with_reset) == 10
+    assert with_reset == alone_a + alone_b
+    assert without_reset[5:] != alone_b  # the test can tell a reset from none
