@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import tempfile
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -36,6 +37,8 @@ from .state import ServerState, worker_threads
 __all__ = ["SERVICE_NAME", "RestoreServer"]
 
 log = logging.getLogger(__name__)
+
+_DRAIN_SECONDS = 10.0  # after the grace period, how long ended calls get to release their threads
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Restorer"].full_name  # "stream_restore.v1.Restorer"
 
@@ -118,21 +121,44 @@ class RestoreServer:
         return port
 
     async def stop(self, grace: float | None = None) -> None:
-        """Stop accepting calls, give running ones ``grace`` seconds (default from config), cancel the rest."""
+        """Stop accepting calls, give running ones ``grace`` seconds (default from config), end the rest.
+
+        Calls still running after the grace period end with UNAVAILABLE and a message saying why;
+        this returns only once every thread that worked for a call has finished (at most
+        ``_DRAIN_SECONDS`` more), so the process can exit without a native thread still running.
+        """
         if self._server is None:
             return
+        grace = self.config.grace_period if grace is None else grace
+        state = self.state
+        state.stopping = True
         await self._health.enter_graceful_shutdown()
-        await self._server.stop(self.config.grace_period if grace is None else grace)
+        # gRPC refuses new calls from now on, and cancels what is left only after our own drain.
+        stopping = asyncio.create_task(self._server.stop(grace + _DRAIN_SECONDS))
+        deadline = time.monotonic() + grace
+        while state.calls and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        if state.calls:
+            log.warning("ending %d call(s) that outlived the %.1f s grace period", len(state.calls), grace)
+            for call in list(state.calls):
+                call.shut_down()
+        drained = time.monotonic() + _DRAIN_SECONDS
+        while (state.calls or state.slots.threads) and time.monotonic() < drained:
+            await asyncio.sleep(0.05)
+        await stopping
         self._server = None
         if self._http is not None:
             self._http.shutdown()
             self._http.server_close()
             self._http = None
-        await asyncio.get_running_loop().run_in_executor(self._executor, self.state.engines.close)
-        self._executor.shutdown(wait=False)
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, self._executor.shutdown, True)  # image calls in flight finish
+        await loop.run_in_executor(None, self.state.engines.close)
         if self._private_cache is not None:
             self._private_cache.cleanup()
             self._private_cache = None
+        if state.slots.threads:
+            log.error("%d call thread(s) still running after shutdown", state.slots.threads)
 
     async def wait_for_termination(self) -> None:
         if self._server is not None:

@@ -28,7 +28,7 @@ from typing import Generic, Protocol, TypeVar
 from ..errors import InputError, LimitExceededError
 from .pipes import InputPace, Outbox
 from .state import THREAD_PREFIX, ServerState
-from .status import IdleTimeoutError
+from .status import IdleTimeoutError, ShuttingDownError
 
 __all__ = ["Finished", "StreamCall", "first_message"]
 
@@ -67,6 +67,10 @@ class Finished(Generic[R]):
     result: R | BaseException
 
 
+class _Wake:
+    """Wakes the event loop of a call (to look at its shut-down flag)."""
+
+
 @dataclass
 class _FeedFailed:
     error: BaseException
@@ -90,6 +94,14 @@ class StreamCall:
         self._thread: threading.Thread | None = None
         self._feeder: asyncio.Task[None] | None = None
         self._waiting = False  # the feeder is waiting for the client's next message
+        self._shut_down = False
+        state.calls.add(self)
+
+    def shut_down(self) -> None:
+        """End the call now with UNAVAILABLE: the server is stopping (from the event loop's thread)."""
+        self._shut_down = True
+        self.cancel.set()
+        self.queue.put_nowait(_Wake())
 
     # -- starting --------------------------------------------------------------------------
     def start_pipeline(self, work: Callable[[], object]) -> None:
@@ -162,6 +174,11 @@ class StreamCall:
                 self._check_budget()
                 continue
             self._check_budget()
+            if self._shut_down:
+                raise ShuttingDownError("the server is shutting down and the call outlived its grace period; "
+                                        "retry on another instance")
+            if isinstance(item, _Wake):
+                continue
             if isinstance(item, _FeedFailed):
                 raise item.error
             if isinstance(item, Finished):
@@ -181,6 +198,7 @@ class StreamCall:
 
     async def close(self) -> None:
         """Stop everything the call started and wait for it (the thread gets 5 s, the feeder 1 s)."""
+        self.state.calls.discard(self)
         self.cancel.set()
         if self._feeder is not None:
             self._feeder.cancel()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Protocol
 
 from .config import ServerConfig
 from .engines import EnginePool
@@ -21,6 +22,10 @@ def worker_threads() -> int:
     return sum(1 for t in threading.enumerate() if t.name.startswith(THREAD_PREFIX))
 
 
+class Stoppable(Protocol):
+    def shut_down(self) -> None: ...
+
+
 @dataclass
 class ServerState:
     config: ServerConfig
@@ -29,3 +34,5 @@ class ServerState:
     metrics: ServerMetrics
     executor: Executor  # unary calls (images) and engine loading
     images: StreamSlots  # RestoreImage calls, counted apart from the streams
+    calls: set[Stoppable] = field(default_factory=set)  # streaming calls running (for shutdown)
+    stopping: bool = False

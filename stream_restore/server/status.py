@@ -21,11 +21,15 @@ from ..errors import (
     StreamRestoreError,
 )
 
-__all__ = ["STATUS_TABLE", "IdleTimeoutError", "status_for"]
+__all__ = ["STATUS_TABLE", "IdleTimeoutError", "ShuttingDownError", "status_for"]
 
 
 class IdleTimeoutError(StreamRestoreError):
     """The client sent nothing for longer than the server's idle timeout."""
+
+
+class ShuttingDownError(StreamRestoreError):
+    """The server is stopping and the call outlived the grace period (retry on another instance)."""
 
 
 # First match wins: subclasses before their bases.
@@ -38,6 +42,7 @@ STATUS_TABLE: tuple[tuple[type[BaseException], grpc.StatusCode], ...] = (
     (PermissionDeniedError, grpc.StatusCode.PERMISSION_DENIED),
     (CancelledError, grpc.StatusCode.CANCELLED),
     (IdleTimeoutError, grpc.StatusCode.DEADLINE_EXCEEDED),
+    (ShuttingDownError, grpc.StatusCode.UNAVAILABLE),
     (OutputError, grpc.StatusCode.INTERNAL),  # our own output stream: a server fault
 )
 
