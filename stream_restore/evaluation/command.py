@@ -10,6 +10,7 @@ Examples::
     stream-restore eval                                   # every x4 model, all x4 datasets
     stream-restore eval --scale 2 3 4 --dataset Set5 Set14 BSD100
     stream-restore eval --model vsr-x4 --dataset video video-crf30 --json
+    stream-restore eval --model sr-compact-x4 vsr-x4 --dataset video --no-temporal
 """
 
 from __future__ import annotations
@@ -67,6 +68,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="cpu", help="torch device: cpu, cuda, cuda:1 (default: cpu)")
     parser.add_argument("--threads", type=int, help="CPU threads for inference (default: torch's)")
     parser.add_argument("--limit", type=int, metavar="N", help="only the first N images or clips per dataset")
+    parser.add_argument(
+        "--no-temporal",
+        action="store_true",
+        help="also score each recurrent model without its neighbours and state (the temporal-path check)",
+    )
 
 
 def _kind(spec: ModelSpec) -> str:
@@ -158,7 +164,12 @@ def run(args: argparse.Namespace) -> int:
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         raise ConfigError(f"--device {args.device}: CUDA is not available on this machine")
     options = BackendOptions(device=args.device, threads=args.threads)
-    plan = _plan(_select_models(args), args.dataset)
+    specs = _select_models(args)
+    if args.no_temporal:
+        from .ablation import without_temporal
+
+        specs += [without_temporal(s) for s in specs if s.recurrent]
+    plan = _plan(specs, args.dataset)
     if not plan:
         raise ConfigError(
             "no dataset matches the selected models (SR models need x2-x4 data, deblur models scale 1)"

@@ -119,8 +119,9 @@ def train_staged(recipe: Recipe, options: TrainOptions, sampler: Sampler | None 
             terms["pixel"] = pixel_loss(_restore(model, x, stage.objective), y, recipe.freq_weight)
             loss = terms["pixel"] + stage.flow_weight * terms.get("epe", torch.zeros(()))
         opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        if loss.requires_grad:  # a flow step on real clips only has no ground truth: nothing to learn
+            loss.backward()
+            opt.step()
         step += 1
         count += 1
         for k, v in terms.items():

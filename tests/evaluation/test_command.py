@@ -92,3 +92,14 @@ def test_missing_data_folder_is_a_usage_error(tmp_path: Path, capsys: pytest.Cap
 def test_cuda_without_cuda_is_a_usage_error(tiny_set5: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["eval", "--model", "bicubic-x2", "--device", "cuda", "--data-dir", str(tiny_set5)]) == 2
     assert "CUDA is not available" in capsys.readouterr().err
+
+
+def test_no_temporal_rows_score_the_ablated_recurrent_model(
+    tiny_set5: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Still images are one-frame clips: without neighbours or history the ablation scores the same."""
+    args = ["eval", "--model", "vsr-x2", "--dataset", "Set5", "--data-dir", str(tiny_set5), "--json"]
+    assert main([*args, "--no-temporal"]) == 0
+    rows = {r["model"]: r for r in map(json.loads, capsys.readouterr().out.splitlines())}
+    assert set(rows) == {"bicubic-x2", "vsr-x2", "vsr-x2/no-temporal"}
+    assert rows["vsr-x2/no-temporal"]["psnr_y"] == pytest.approx(rows["vsr-x2"]["psnr_y"], abs=1e-6)

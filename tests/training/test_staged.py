@@ -68,3 +68,15 @@ def test_endpoint_error_ignores_clips_without_ground_truth() -> None:
     flow[1] = float("nan")
     assert endpoint_error(model, clip, flow).item() == pytest.approx(2**0.5, rel=1e-5)
     assert endpoint_error(model, clip[1:], flow[1:]).item() == 0.0
+
+
+def test_flow_step_without_ground_truth_is_skipped(tmp_path: Path) -> None:
+    """A flow-stage batch of real clips only (no flow known) counts as a step and changes nothing."""
+    sampler = _sampler()
+    real = [torch.randint(0, 256, (6, 3, 30, 30), dtype=torch.uint8)]
+    sampler = LayeredVideoSRSampler(sampler.images, 2, 8, 1, 3, real=real, real_fraction=1.0)
+    model = train(RECIPE, _options(tmp_path, 1), sampler=sampler)
+    torch.manual_seed(0)
+    init = type(model)(2)
+    for a, b in zip(init.parameters(), model.parameters(), strict=True):
+        assert torch.equal(a, b)
