@@ -42,6 +42,7 @@ class ClipSpec:
     vfr: bool = False  # irregular frame intervals
     flat: tuple[int, int, int] | None = None  # fill Y, Cb, Cr code values instead of a pattern
     options: dict[str, str] = field(default_factory=dict)
+    container_options: dict[str, str] = field(default_factory=dict)  # muxer options (movflags, ...)
 
 
 def frame_pts(spec: ClipSpec) -> list[int]:
@@ -56,12 +57,15 @@ def frame_pts(spec: ClipSpec) -> list[int]:
     return pts
 
 
+_SUBTITLE_CODECS = {".mp4": "mov_text", ".mov": "mov_text", ".webm": "webvtt"}  # else subrip
+
+
 def make_clip(path: Path, spec: ClipSpec | None = None, **overrides: object) -> Path:
     """Write a clip with PyAV: video (+ audio streams, + a subtitle stream) in path's container."""
     spec = spec or ClipSpec()
     for key, value in overrides.items():
         setattr(spec, key, value)
-    out = av.open(str(path), "w")
+    out = av.open(str(path), "w", options=dict(spec.container_options))
     v = out.add_stream(spec.codec, rate=spec.fps, options=dict(spec.options))
     v.width, v.height, v.pix_fmt = spec.width, spec.height, spec.pix_fmt
     v.codec_context.time_base = Fraction(1, 1000)
@@ -75,7 +79,7 @@ def make_clip(path: Path, spec: ClipSpec | None = None, **overrides: object) -> 
         audio_streams.append(a)
     sub = None
     if spec.subtitles:
-        sub = out.add_mux_stream("mov_text" if path.suffix in (".mp4", ".mov") else "subrip")
+        sub = out.add_mux_stream(_SUBTITLE_CODECS.get(path.suffix, "subrip"))
         sub.time_base = Fraction(1, 1000)
     pts_list = frame_pts(spec)
     for i, pts in enumerate(pts_list):
@@ -128,6 +132,24 @@ def make_clip(path: Path, spec: ClipSpec | None = None, **overrides: object) -> 
             packet.stream = sub
             out.mux(packet)
     out.close()
+    return path
+
+
+_IMAGE_ENCODERS = {".png": ("png", "rgb24"), ".jpg": ("mjpeg", "yuvj420p"), ".jpeg": ("mjpeg", "yuvj420p"),
+                   ".webp": ("libwebp", "yuv420p"), ".bmp": ("bmp", "bgr24")}
+
+
+def make_image(path: Path, width: int = 64, height: int = 48, *, index: int = 0, pix_fmt: str | None = None) -> Path:
+    """Write one still image (PNG, JPEG, WebP or BMP, by path's suffix) of the test pattern with PyAV."""
+    codec_name, default_fmt = _IMAGE_ENCODERS[path.suffix.lower()]
+    codec = av.CodecContext.create(codec_name, "w")
+    codec.width, codec.height = width, height
+    codec.pix_fmt = pix_fmt or default_fmt
+    codec.time_base = Fraction(1, 25)
+    frame = av.VideoFrame.from_ndarray(pattern(index, width, height), format="rgb24").reformat(format=codec.pix_fmt)
+    frame.pts = 0
+    packets = [*codec.encode(frame), *codec.encode(None)]
+    path.write_bytes(b"".join(bytes(p) for p in packets))
     return path
 
 
