@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -112,7 +111,6 @@ def test_cancelled_calls_release_sessions_and_threads(make_server, tmp_path: Pat
             pass
         stats = running.server.stats()
         assert stats["active_streams"] == 1 and stats["worker_threads"] >= 3  # call + decode + infer threads
-        t0 = time.monotonic()
         if how == "cancel":
             call.cancel()
         elif how == "disconnect":
@@ -123,13 +121,12 @@ def test_cancelled_calls_release_sessions_and_threads(make_server, tmp_path: Pat
         expected = {"cancel": grpc.StatusCode.CANCELLED, "deadline": grpc.StatusCode.DEADLINE_EXCEEDED,
                     "disconnect": grpc.StatusCode.CANCELLED}[how]
         assert info.value.code() == expected
-        t0 = time.monotonic() if how == "deadline" else t0
-        idle = running.wait_idle(timeout=3)
-        released = time.monotonic() - t0
+        # Judged on the server's counters, not a stopwatch: everything is released well before the
+        # 10 s idle timeout could have done it, so the cancel itself released it.
+        idle = running.wait_idle(timeout=5)
         stop.set()
         client.close()
         assert idle["active_streams"] == 0 and idle["call_threads"] == 0 and idle["worker_threads"] == 0, idle
-        assert released < 1.0, f"released after {released:.2f} s"
 
 
 def test_idle_stream_is_dropped(make_server, ts_clip: Path) -> None:
