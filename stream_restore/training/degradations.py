@@ -25,10 +25,12 @@ __all__ = [
     "gaussian_kernel",
     "h264_roundtrip",
     "jpeg_roundtrip",
+    "linear_to_srgb",
     "load_kernel_bank",
     "motion_kernel",
     "quantize",
     "random_resample",
+    "srgb_to_linear",
     "uniform",
 ]
 
@@ -178,6 +180,18 @@ def add_sensor_noise(
     std = torch.sqrt(sigma**2 + (poisson_scale**2) * x.clamp_min(0.0))
     noise = torch.randn(x.shape, generator=gen, dtype=x.dtype) * std
     return x + noise
+
+
+def srgb_to_linear(x: torch.Tensor) -> torch.Tensor:
+    """sRGB-coded values in [0, 1] to linear light (IEC 61966-2-1): blur averages light, not codes."""
+    x = x.clamp(0.0, 1.0)
+    return torch.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4)
+
+
+def linear_to_srgb(x: torch.Tensor) -> torch.Tensor:
+    """Inverse of :func:`srgb_to_linear`."""
+    x = x.clamp(0.0, 1.0)
+    return torch.where(x <= 0.0031308, 12.92 * x, 1.055 * x.clamp_min(0.0031308) ** (1 / 2.4) - 0.055)
 
 
 def jpeg_roundtrip(x: torch.Tensor, quality: int) -> torch.Tensor:

@@ -20,8 +20,10 @@ from .degradations import (
     blur,
     gaussian_kernel,
     h264_roundtrip,
+    linear_to_srgb,
     motion_kernel,
     quantize,
+    srgb_to_linear,
     uniform,
 )
 from .layered import augment_flow, random_layers, render_layers
@@ -190,10 +192,18 @@ class LayeredVideoSRSampler:
         return lr[..., m:-m, m:-m], hr[..., m * s : -m * s, m * s : -m * s], lr_flow[..., m:-m, m:-m]
 
 
-def _random_kernel(gen: torch.Generator, bank: Sequence[torch.Tensor], size: int) -> torch.Tensor:
-    """Camera-shake trajectory (50%), a bank kernel (25%, if any) or an anisotropic Gaussian."""
+def _random_kernel(
+    gen: torch.Generator, bank: Sequence[torch.Tensor], size: int, shake_sizes: tuple[int, int] | None = None
+) -> torch.Tensor:
+    """Camera-shake trajectory (50%), a bank kernel (25%, if any) or an anisotropic Gaussian.
+
+    ``shake_sizes`` (odd, at most ``size``) draws the trajectory's own extent in that range of pixels.
+    """
     u = uniform(gen, 0.0, 1.0)
     if u < 0.5 or (u < 0.75 and not bank):
+        if shake_sizes is not None:
+            low, high = shake_sizes
+            size = low + 2 * _randint(gen, (high - low) // 2 + 1)
         return motion_kernel(gen, size=size, length=uniform(gen, 0.3, 1.0))
     if u < 0.75:
         k = bank[_randint(gen, len(bank))]
@@ -213,6 +223,17 @@ class DeblurSampler:
     kernel_bank: Sequence[torch.Tensor] = ()
     kernel_size: int = 25
     max_noise: float = 0.01
+    # Real blur integrates light: blur in linear light, then code back to sRGB (off: blur codes).
+    linear_light: bool = False
+    # Odd (min, max) extent of the shake trajectories in pixels (None: always ``kernel_size``).
+    shake_sizes: tuple[int, int] | None = None
+    max_shot_noise: float = 0.0  # Poisson-like shot noise scale, drawn per patch, after the blur
+
+    def __post_init__(self) -> None:
+        if self.shake_sizes is not None and (
+            self.shake_sizes[0] % 2 == 0 or self.shake_sizes[1] > self.kernel_size or self.shake_sizes[0] < 3
+        ):
+            raise ConfigError(f"shake_sizes {self.shake_sizes} must be odd, >= 3 and at most kernel_size")
 
     def __call__(self, gen: torch.Generator) -> Batch:
         pad = self.kernel_size // 2
@@ -220,12 +241,16 @@ class DeblurSampler:
         for _ in range(self.batch):
             image = self.images[_randint(gen, len(self.images))]
             crop = augment(_crop(image, self.patch + 2 * pad, gen), _randint(gen, 8))
-            k = _random_kernel(gen, self.kernel_bank, self.kernel_size)
+            k = _random_kernel(gen, self.kernel_bank, self.kernel_size, self.shake_sizes)
             kp = (self.kernel_size - k.shape[-1]) // 2
             if kp > 0:
                 k = torch.nn.functional.pad(k, (kp, kp, kp, kp))
-            b = blur(crop[None], k, valid=True)[0]
-            b = add_sensor_noise(b, gen, uniform(gen, 0.0, self.max_noise))
+            source = srgb_to_linear(crop) if self.linear_light else crop
+            b = blur(source[None], k, valid=True)[0]
+            b = linear_to_srgb(b) if self.linear_light else b
+            # noise after the blur, as a sensor adds it to the integrated light
+            shot = uniform(gen, 0.0, self.max_shot_noise) if self.max_shot_noise > 0 else 0.0
+            b = add_sensor_noise(b, gen, uniform(gen, 0.0, self.max_noise), shot)
             blurred.append(quantize(b))
             sharp.append(crop[:, pad:-pad, pad:-pad])
         return torch.stack(blurred), torch.stack(sharp)
@@ -236,7 +261,9 @@ class VideoDeblurSampler:
     """GoPro-style blurred clips: each frame averages ``sub`` sub-frames of a faster synthetic clip.
 
     The sharp target of a frame is its middle sub-frame. Exposure (how many of the ``sub``
-    sub-frames are averaged) varies per clip, so blur length varies.
+    sub-frames are averaged) varies per clip, so blur length varies. With ``sub_range`` the number
+    of sub-frames per frame interval is drawn per clip (odd, e.g. 7-13); with ``linear_light`` the
+    sub-frames are averaged as light (sRGB decoded, averaged, re-encoded), as a sensor integrates.
     """
 
     images: Sequence[torch.Tensor]
@@ -245,6 +272,9 @@ class VideoDeblurSampler:
     frames: int
     sub: int = 7
     max_speed: float = 12.0  # pixels per frame
+    sub_range: tuple[int, int] | None = None
+    linear_light: bool = False
+    max_noise: float = 0.005
 
     def __call__(self, gen: torch.Generator) -> Batch:
         blurred, sharp = [], []
@@ -253,15 +283,22 @@ class VideoDeblurSampler:
             path = random_path(
                 gen, (image.shape[-2], image.shape[-1]), self.patch, self.frames, self.max_speed
             )
-            exposure = 1 + 2 * _randint(gen, self.sub // 2 + 1)  # odd count of averaged sub-frames
-            times = [t + (j - self.sub // 2) / self.sub for t in range(self.frames) for j in range(self.sub)]
+            n_sub = self.sub
+            if self.sub_range is not None:
+                n_sub = self.sub_range[0] + 2 * _randint(gen, (self.sub_range[1] - self.sub_range[0]) // 2 + 1)
+            exposure = 1 + 2 * _randint(gen, n_sub // 2 + 1)  # odd count of averaged sub-frames
+            times = [t + (j - n_sub // 2) / n_sub for t in range(self.frames) for j in range(n_sub)]
             sub = render_clip(image, path, times, self.patch).reshape(
-                self.frames, self.sub, 3, self.patch, self.patch
+                self.frames, n_sub, 3, self.patch, self.patch
             )
-            lo = self.sub // 2 - exposure // 2
+            lo = n_sub // 2 - exposure // 2
             code = _randint(gen, 8)
-            blurred.append(augment(sub[:, lo : lo + exposure].mean(dim=1), code))
-            sharp.append(augment(sub[:, self.sub // 2], code))
+            exposed = sub[:, lo : lo + exposure]
+            mean = (
+                linear_to_srgb(srgb_to_linear(exposed).mean(dim=1)) if self.linear_light else exposed.mean(dim=1)
+            )
+            blurred.append(augment(mean, code))
+            sharp.append(augment(sub[:, n_sub // 2], code))
         b = torch.stack(blurred)
-        b = add_sensor_noise(b, gen, uniform(gen, 0.0, 0.005))
+        b = add_sensor_noise(b, gen, uniform(gen, 0.0, self.max_noise))
         return quantize(b), quantize(torch.stack(sharp))

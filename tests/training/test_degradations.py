@@ -71,8 +71,10 @@ def test_static_camera_path_gives_still_frames() -> None:
         lambda im: VideoSRSampler(im, 2, 8, 2, 3, compress=1.0),
         lambda im: DeblurSampler(im, 16, 2, kernel_size=9),
         lambda im: VideoDeblurSampler(im, 16, 1, 3, sub=3),
+        lambda im: DeblurSampler(im, 16, 2, kernel_size=9, linear_light=True, shake_sizes=(3, 9), max_shot_noise=0.02),
+        lambda im: VideoDeblurSampler(im, 16, 1, 3, sub_range=(3, 5), linear_light=True),
     ],
-    ids=["sr", "vsr", "vsr-h264", "deblur", "vdeblur"],
+    ids=["sr", "vsr", "vsr-h264", "deblur", "vdeblur", "deblur-linear", "vdeblur-linear"],
 )
 def test_samplers_deterministic_under_seed(make) -> None:  # type: ignore[no-untyped-def]
     sampler = make(_images())
@@ -101,3 +103,20 @@ def test_vsr_sampler_compresses_the_lr_clip_only() -> None:
 def test_vsr_sampler_refuses_odd_lr_size_for_h264() -> None:
     with pytest.raises(ConfigError, match="even LR size"):
         VideoSRSampler(_images(), 2, 9, 2, 3, compress=0.5)
+
+
+def test_linear_light_roundtrip_and_averaging() -> None:
+    from stream_restore.training.degradations import linear_to_srgb, srgb_to_linear
+
+    x = torch.linspace(0, 1, 101)
+    torch.testing.assert_close(linear_to_srgb(srgb_to_linear(x)), x, rtol=0, atol=1e-5)
+    # half black, half white averaged as light is brighter than the average of the codes
+    mixed = linear_to_srgb(srgb_to_linear(torch.tensor([0.0, 1.0])).mean())
+    assert abs(float(mixed) - 0.7354) < 1e-3
+
+
+def test_deblur_sampler_rejects_even_or_oversized_shake() -> None:
+    with pytest.raises(ConfigError):
+        DeblurSampler(_images(), 16, 1, kernel_size=9, shake_sizes=(4, 9))
+    with pytest.raises(ConfigError):
+        DeblurSampler(_images(), 16, 1, kernel_size=9, shake_sizes=(3, 11))
