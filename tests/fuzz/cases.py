@@ -91,6 +91,7 @@ def _cli_options(out_suffix: str, in_suffix: str) -> dict[str, Any]:
 
 
 _NON_UTF8_APP = Mutation("ebml_set", (0x5741, "fill", 0xFF))  # WritingApp: bytes that are not UTF-8
+_NON_UTF8_TAG = Mutation("ebml_set", (0x45A3, "fill", 0x96))  # TagName: a stream tag that is not UTF-8
 _FPS_30000 = (Mutation("ebml_set", (0x23E383, "uint", 33_333)), Mutation("ebml_set", (0x4489, "float", 1e6)))
 _FLOOD = {"format": 1, "width": 64, "height": 48, "frames": 1, "model": "identity", "output_format": 0,
           "reset_every": 0, "mutations": [], "style": "flood", "parts": 48}
@@ -129,6 +130,11 @@ def pinned_cases() -> list[Case]:
         Case(b + 23, "restore", "sdp", [], _restore_options(input_format="sdp"), refuse=True),
         Case(b + 24, "restore", "dash", [], _restore_options(input_format="dash"), refuse=True),
         Case(b + 25, "cli", "ts-h264-aac", [Mutation("truncate", (7,))], _cli_options(".mp4", ".ts")),
+        Case(b + 26, "image", "mkv-h264-aac-srt", [_NON_UTF8_TAG], {**_IMAGE_DEFAULTS}),
+        Case(b + 27, "restore", "mkv-h264-aac-srt", [_NON_UTF8_TAG], _restore_options()),
+        Case(b + 28, "cli", "mkv-h264-aac-srt", [_NON_UTF8_TAG], _cli_options(".mkv", ".mkv")),
+        Case(b + 29, "restore", "ts-h264-aac", [], _restore_options(output={"codec": "ffv1"})),
+        Case(b + 30, "cli", "ts-h264-aac", [], {**_cli_options(".ts", ".ts"), "flags": ["--codec", "ffv1"]}),
     ]
 
 

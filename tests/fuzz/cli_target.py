@@ -171,7 +171,7 @@ def run_cli_case(case: Case, seeds: dict[str, Seed], others: list[Seed], worker:
             try:
                 if _frames_in(output) < 1:
                     outcome.violate("bad output", "exit 0 with an output of no frames")
-            except (av.FFmpegError, OSError, ValueError) as exc:
+            except (av.FFmpegError, OSError, ValueError, IndexError) as exc:  # IndexError: no video stream
                 outcome.violate("bad output", f"exit 0 with an undecodable output: {exc}")
     elif isinstance(rc, int) and left:
         outcome.violate("partial output", f"exit {rc} left {left}")

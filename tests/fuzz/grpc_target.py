@@ -112,6 +112,7 @@ class Server:
         self.t0 = time.monotonic()
         self.window_peak = 0
         self._sampling = threading.Event()
+        self._log_mark = 0  # stderr lines already checked
 
     def start(self) -> None:
         env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}
@@ -122,6 +123,7 @@ class Server:
                                         stderr=subprocess.PIPE, text=True, errors="replace")
         self.starts += 1
         self.stderr_lines = []
+        self._log_mark = 0
         threading.Thread(target=self._read_stderr, args=(self.process,), daemon=True).start()
         assert self.process.stdout is not None
         line = self.process.stdout.readline()
@@ -149,13 +151,17 @@ class Server:
             return
 
     def _read_stderr(self, process: subprocess.Popen[str]) -> None:
+        """Keep the recent log lines; all of them go to ``server-stderr.log`` beside the server's folder."""
         assert process.stderr is not None
-        for line in process.stderr:
-            if "Traceback (most recent call last)" in line:
-                self.tracebacks += 1
-            self.stderr_lines.append(line)
-            if len(self.stderr_lines) > 4000:
-                del self.stderr_lines[:2000]
+        with (self.workdir.parent / "server-stderr.log").open("a") as log:
+            for line in process.stderr:
+                log.write(line)
+                if "Traceback (most recent call last)" in line:
+                    self.tracebacks += 1
+                self.stderr_lines.append(line)
+                if len(self.stderr_lines) > 4000:
+                    del self.stderr_lines[:2000]
+                    self._log_mark = max(0, self._log_mark - 2000)
 
     @property
     def pid(self) -> int:
@@ -206,8 +212,10 @@ class Server:
             self.restart()
             return outcome
         if self.tracebacks > self._seen_tracebacks:
-            outcome.violate("server traceback", _last_traceback(self.stderr_lines))
+            for summary in _tracebacks(self.stderr_lines[self._log_mark :]):
+                outcome.violate("server traceback", summary)
             self._seen_tracebacks = self.tracebacks
+        self._log_mark = len(self.stderr_lines)
         added = _tree(self.workdir) - self.baseline
         if added:
             outcome.violate("server wrote files", f"new next to the server: {sorted(added)[:8]}")
@@ -246,18 +254,20 @@ class Server:
             outcome.violate("server unhealthy", f"a valid call failed: {exc.code().name} {exc.details()}")
 
 
-def _last_traceback(lines: list[str]) -> str:
-    """The last traceback in the log: its exception line first, then its innermost frames."""
-    starts = [i for i, line in enumerate(lines) if "Traceback (most recent call last)" in line]
-    if not starts:
-        return "(rotated out of the kept log)"
-    block = [lines[starts[-1]]]
-    for line in lines[starts[-1] + 1 :]:
-        block.append(line)
-        if not line.startswith((" ", "\t")):
-            break
-    frames = [line.strip() for line in block[1:-1] if line.strip().startswith("File ")]
-    return f"{block[-1].strip()} at " + " <- ".join(reversed(frames[-3:]))
+def _tracebacks(lines: list[str]) -> list[str]:
+    """Each distinct traceback in the log lines: its exception line, then its innermost frames."""
+    found: dict[str, None] = {}
+    for i, line in enumerate(lines):
+        if "Traceback (most recent call last)" not in line:
+            continue
+        block = [line]
+        for following in lines[i + 1 :]:
+            block.append(following)
+            if not following.startswith((" ", "\t")):
+                break
+        frames = [x.strip() for x in block[1:-1] if x.strip().startswith("File ")]
+        found[f"{block[-1].strip()} at " + " <- ".join(reversed(frames[-3:]))] = None
+    return list(found) or ["(rotated out of the kept log)"]
 
 
 def _restore(stub: pb_grpc.RestorerStub, config: pb.RestoreConfig, chunks: Iterator[bytes], timeout: float

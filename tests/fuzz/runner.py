@@ -96,6 +96,9 @@ class Report:
             if first_outcome.index >= 0:
                 lines.append(f"      case: {self.cases[first_outcome.index].describe()[:300]}")
                 lines.append(f"      reproduce: {self.reproduce(first_outcome.index)}")
+        slowest = sorted(self.outcomes, key=lambda x: -x.seconds)[:5]
+        lines.append("slowest inputs: " + ", ".join(f"#{x.index} {x.target} {x.result} {x.seconds:.1f} s"
+                                                    for x in slowest))
         lines.append(self.format_memory())
         return "\n".join(lines)
 

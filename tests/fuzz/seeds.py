@@ -36,7 +36,7 @@ VIDEO_SEEDS: dict[str, tuple[str, dict[str, object]]] = {
     "mkv-hevc-10bit": (".mkv", {"codec": "libx265", "pix_fmt": "yuv420p10le"}),
     "mkv-ffv1": (".mkv", {"codec": "ffv1"}),
     "mkv-mpeg4": (".mkv", {"codec": "mpeg4"}),
-    "mkv-av1": (".mkv", {"codec": "libsvtav1", "width": 64, "height": 64}),
+    "mkv-av1": (".mkv", {"codec": "libsvtav1"}),
     "mkv-h264-vfr": (".mkv", {"vfr": True}),
     "mkv-h264-444": (".mkv", {"pix_fmt": "yuv444p"}),
     "webm-vp9-opus-vtt": (".webm", {"codec": "libvpx-vp9", "audio": ("libopus",), "subtitles": True}),
@@ -80,7 +80,8 @@ FRAMES = 8  # frames per seed clip: enough for a recurrent window and a GOP, sma
 
 
 def _spec(fields: dict[str, object]) -> ClipSpec:
-    spec = ClipSpec(frames=FRAMES, **fields)  # type: ignore[arg-type]
+    spec = ClipSpec(frames=FRAMES, width=64, height=64, **fields)  # type: ignore[arg-type]
+    spec.container_options = {"fflags": "+bitexact", **spec.container_options}  # no random UIDs, no versions
     if spec.codec in ("libx264", "libx265", "mpeg4", "ffv1"):
         spec.options = {**_ONE_THREAD, **spec.options}
     return spec
