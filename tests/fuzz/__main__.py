@@ -43,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=50, help="inputs between two server checks (default 50)")
     parser.add_argument("--rss-limit-mb", type=int, default=1536, help="server RSS bound (default 1536 MiB)")
     parser.add_argument("--no-pinned", action="store_true", help="skip the pinned cases (one per known defect)")
+    parser.add_argument("--cli-subprocess", action="store_true",
+                        help="run each CLI input as its own 'python -m stream_restore restore' (slow, ~3 s each)")
     parser.add_argument("--replay", help="only these case numbers, comma-separated")
     parser.add_argument("--save", type=Path, help="write the inputs of failing and replayed cases here")
     parser.add_argument("--workdir", type=Path, help="keep seeds, the server folder and scratch files here")
@@ -50,7 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     replay = tuple(int(x) for x in args.replay.split(",")) if args.replay else ()
     options = FuzzOptions(seed=args.seed, count=args.count, start=args.start, targets=args.target, jobs=args.jobs,
                           timeout=args.timeout, batch=args.batch, rss_limit_mb=args.rss_limit_mb, replay=replay,
-                          pinned=not args.no_pinned, workdir=args.workdir, save=args.save,
+                          pinned=not args.no_pinned, cli_subprocess=args.cli_subprocess, workdir=args.workdir,
+                          save=args.save,
                           progress=lambda line: print(line, flush=True))
     report = run_fuzz(options)
     print(report.format(), flush=True)

@@ -31,13 +31,15 @@ MAX_QUIET_LINES = 3
 
 
 class CliWorker:
-    """A ``tests.fuzz.cli_worker`` child; restarted after a hang or a crash."""
+    """A ``tests.fuzz.cli_worker`` child; restarted after a hang or a crash. With ``fresh`` every
+    command is its own ``python -m stream_restore`` process instead (the real entry point, ~3 s each)."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, *, fresh: bool = False) -> None:
         self.workdir = workdir
         workdir.mkdir(parents=True, exist_ok=True)
         self.process: subprocess.Popen[str] | None = None
         self.restarts = 0
+        self.fresh = fresh
 
     def _start(self) -> subprocess.Popen[str]:
         env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
@@ -52,6 +54,8 @@ class CliWorker:
 
     def run(self, argv: list[str], out: Path, timeout: float) -> tuple[str | int, float]:
         """(exit status, or "timeout" / "crash SIGNAME"; seconds) of one command."""
+        if self.fresh:
+            return self._run_fresh(argv, out, timeout)
         if self.process is None or self.process.poll() is not None:
             self.process = self._start()
         process = self.process
@@ -72,6 +76,22 @@ class CliWorker:
             return f"crash {name}", seconds
         self.kill()
         return "timeout", seconds
+
+    def _run_fresh(self, argv: list[str], out: Path, timeout: float) -> tuple[str | int, float]:
+        start = time.monotonic()
+        with out.open("wb") as log:
+            process = subprocess.Popen([sys.executable, "-m", "stream_restore", *argv], cwd=self.workdir,
+                                       stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+            self.process = process  # type: ignore[assignment]
+            try:
+                code = process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+                return "timeout", time.monotonic() - start
+        self.process = None
+        if code < 0:
+            return f"crash {signal.Signals(-code).name}", time.monotonic() - start
+        return code, time.monotonic() - start
 
     def memory(self) -> int:
         """Resident bytes of the worker (0 when none runs)."""

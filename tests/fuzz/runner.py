@@ -42,6 +42,7 @@ class FuzzOptions:
     rss_limit_mb: int = 1536  # server RSS bound
     replay: tuple[int, ...] = ()  # run only these case indices
     pinned: bool = True  # run the pinned cases (one per known defect class) first
+    cli_subprocess: bool = False  # each CLI input in its own process (slow) instead of a worker
     workdir: Path | None = None  # seeds, server folder, scratch (a temporary folder if None)
     save: Path | None = None  # write the inputs of failing (and replayed) cases here
     progress: Callable[[str], None] | None = None
@@ -160,7 +161,7 @@ def run_fuzz(options: FuzzOptions) -> Report:
     scratch = workdir / "scratch"
     scratch.mkdir(exist_ok=True)
     workers: queue.Queue[CliWorker] = queue.Queue()
-    all_workers = [CliWorker(workdir / f"cli-worker-{i}") for i in range(options.jobs)]
+    all_workers = [CliWorker(workdir / f"cli-worker-{i}", fresh=options.cli_subprocess) for i in range(options.jobs)]
     for worker in all_workers:
         workers.put(worker)
     server = Server(server_dir, rss_limit=options.rss_limit_mb << 20, max_streams=max(4, options.jobs))
@@ -185,7 +186,7 @@ def run_fuzz(options: FuzzOptions) -> Report:
         if grpc_used:
             starting = threading.Thread(target=server.start, daemon=True)
             starting.start()
-            if any(c.target == "cli" for c in cases):  # warm a worker while the server starts
+            if any(c.target == "cli" for c in cases) and not options.cli_subprocess:  # warm up while it starts
                 _warm(all_workers[0], by_name["ts-h264-aac"], workdir)
             starting.join(180)
             if not server.alive():
