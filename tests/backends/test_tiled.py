@@ -8,9 +8,10 @@ import torch
 from stream_restore.backends import BackendOptions, TiledBackend, TorchBackend, create_backend
 from stream_restore.backends.base import Backend, InferenceResult
 from stream_restore.errors import InputError, LimitExceededError
-from stream_restore.models import get_spec
+from stream_restore.models import get_spec, list_specs
 
 from .test_export import _randomize
+from .toy_models import TOY_SPECS
 
 OPTIONS = BackendOptions(device="cpu", threads=2)
 
@@ -39,12 +40,47 @@ class BudgetBackend(Backend):
         return self.inner.infer(frames, state)
 
 
-@pytest.mark.parametrize("name", ["bicubic-x3", "test-toy-window", "sr-fast-x2", "sr-compact-x2"])
+# Registered models whose tiled output is not yet the untiled one, and why (measured 2026-12-02).
+# strict: the test fails once a model tiles exactly, so that it is taken off this list.
+_NOT_YET_EXACT = {
+    # TileGrid starts are spread evenly, not on multiples of size_multiple (8): a tile at x=236 sees
+    # the U-Net's pixel-unshuffle grid shifted by 4 px, max |diff| 2.8-4.0 in the middle column.
+    "deblur": "tile starts are not aligned to size_multiple",
+    "deblur-gan": "tile starts are not aligned to size_multiple",
+    "vdeblur": "tile starts are not aligned to size_multiple",
+    # The flow alignment sees past the declared receptive field (26): all of the frame differs.
+    "vsr-x2-aligned": "optical flow reaches beyond the declared receptive field",
+    "vsr-x4-aligned": "optical flow reaches beyond the declared receptive field",
+}
+
+
+_SLOW = {"vsr-x4", "sr-gan-x4", "sr-compact-x4"}  # 4-17 s each on 2 CPU cores
+
+
+def test_listed_names_are_registered() -> None:
+    assert (_NOT_YET_EXACT.keys() | _SLOW) <= _SPECS.keys()
+
+
+def _registered_names() -> list[object]:
+    """Every model of the registry and every toy model, by name: a name that is not registered fails
+    (``get_spec`` raises), it is never skipped. Models with a large receptive field are slow."""
+    params: list[object] = []
+    for name in [spec.name for spec in list_specs()] + [spec.name for spec in TOY_SPECS]:
+        marks = [pytest.mark.slow] if name in _SLOW or _SPECS[name].receptive_field > 16 else []
+        if name in _NOT_YET_EXACT:
+            marks.append(pytest.mark.xfail(strict=True, reason=_NOT_YET_EXACT[name]))
+        params.append(pytest.param(name, marks=marks))
+    return params
+
+
+_SPECS = {spec.name: spec for spec in [*list_specs(), *TOY_SPECS]}
+
+
+@pytest.mark.parametrize("name", _registered_names())
 def test_tiled_equals_untiled(name: str) -> None:
-    try:
-        spec = get_spec(name)
-    except KeyError:
-        pytest.skip(f"{name} is not registered")
+    """Tiles with 2 x rf overlap give the untiled output (recurrent models: their first frame, from
+    the initial state; later frames differ as the state spreads, see TiledBackend)."""
+    spec = get_spec(name)
     rf = spec.receptive_field
     h, w = 6 * rf + 30, 9 * rf + 40  # big enough for tiles with 2 x rf overlap, small enough to be fast
     plain = TorchBackend(spec, OPTIONS).load()
@@ -54,8 +90,8 @@ def test_tiled_equals_untiled(name: str) -> None:
     inner.module.load_state_dict(plain.module.state_dict())
     tiled = TiledBackend(inner, max_pixels=h * w // 3, overlap=2 * rf).load()
     x = torch.rand(1, spec.window, 3, h, w, generator=torch.Generator().manual_seed(3))
-    ref, _ = plain.infer(x)
-    got, _ = tiled.infer(x)
+    ref, _ = plain.infer(x, plain.initial_state(1, h, w))
+    got, _ = tiled.infer(x, tiled.initial_state(1, h, w))
     assert tiled.grid(h, w).count > 1
     assert got.shape == ref.shape
     assert (got - ref).abs().max().item() <= 1e-5
@@ -117,10 +153,7 @@ def test_create_backend_wraps_when_budget_set() -> None:
 
 def test_registered_recurrent_model_tiles_exactly_on_the_first_frame() -> None:
     """vsr's state spreads spatially, so only the first frame is exact at 2 x rf (see TiledBackend)."""
-    try:
-        spec = get_spec("vsr-x2")
-    except KeyError:
-        pytest.skip("vsr-x2 is not registered")
+    spec = get_spec("vsr-x2")  # fails, never skips, if the name goes
     h, w = 48, 80
     plain = TorchBackend(spec, OPTIONS).load()
     inner = TorchBackend(spec, OPTIONS).load()
