@@ -68,17 +68,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         parser = _build_parser(_selected_command(argv))
         args = parser.parse_args(argv)
+        # --quiet promises one line on failure: warnings (and FFmpeg's lines, INFO) only with -v.
+        quiet = getattr(args, "quiet", False)
         logging.basicConfig(
-            level=logging.DEBUG if args.verbose > 1 else logging.INFO if args.verbose else logging.WARNING,
+            level=logging.DEBUG if args.verbose > 1 else logging.INFO if args.verbose
+            else logging.ERROR if quiet else logging.WARNING,
             format="stream-restore: %(levelname)s: %(message)s",
         )
         return int(args._run(args))
     except StreamRestoreError as exc:
         sys.stderr.write(f"stream-restore: error: {exc}\n")
         return exit_code(exc)
-    except KeyboardInterrupt:
-        sys.stderr.write("stream-restore: interrupted\n")
-        return 130
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM while restoring (commands.restore.Terminated)
+        status = int(getattr(exc, "exit_status", 130))
+        sys.stderr.write(f"stream-restore: {'terminated' if status == 143 else 'interrupted'}\n")
+        return status
     except BrokenPipeError:
         return 1
     except Exception as exc:  # a bug: one line for the user, the traceback only with -vv

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
+import threading
+from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 
@@ -14,7 +18,35 @@ from ..option_values import DEFAULT_MODEL, parse_bitrate, parse_size
 from ..pipeline import RestoreJob, restore
 from .progress import ProgressLine
 
-__all__ = ["add_arguments", "build_job", "run"]
+__all__ = ["Terminated", "add_arguments", "build_job", "run"]
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, stopped like Ctrl-C: every stage stops and the temporary output is removed."""
+
+    exit_status = 143  # 128 + SIGTERM, what a shell reports for a terminated command
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """Turn the first SIGTERM into :class:`Terminated` in the main thread (later ones are ignored,
+    so a second kill cannot cut the clean-up short)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    raised = False
+
+    def handler(signum: int, frame: object) -> None:
+        nonlocal raised
+        if not raised:
+            raised = True
+            raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -100,7 +132,8 @@ def run(args: argparse.Namespace) -> int:
     show = not args.quiet and sys.stderr.isatty()
     bar = ProgressLine("restoring", enabled=show)
     try:
-        stats = restore(args.input, output, job, input_format=args.input_format, progress=bar)
+        with _terminate_as_interrupt():
+            stats = restore(args.input, output, job, input_format=args.input_format, progress=bar)
     finally:
         bar.finish()
     if not args.quiet:

@@ -91,6 +91,7 @@ class VideoWriter:
         self.name = name or (str(target) if isinstance(target, Path) else "output stream")
         self._resolved = settings
         self.compiled_colour = compiled_colour  # media.kernels for RGB -> YUV
+        self.compile_colour_after: int | None = None  # or from this many written frames on
         self.streaming = streaming
         self.container_format = container
         self.encode_options = encode
@@ -202,7 +203,9 @@ class VideoWriter:
                 f"frame size changed from {self._size[0]}x{self._size[1]} to {frame.width}x{frame.height} "  # type: ignore[index]
                 f"at frame {frame.index}; a video stream cannot change size (write to a folder of images instead)"
             )
-        av_frame = tensor_to_frame(frame.data, self._output_color, self._settings.pix_fmt, compiled=self.compiled_colour)
+        after = self.compile_colour_after
+        compiled = self.compiled_colour or (after is not None and self.frames_written >= after)
+        av_frame = tensor_to_frame(frame.data, self._output_color, self._settings.pix_fmt, compiled=compiled)
         av_frame.pts = frame.pts
         av_frame.time_base = frame.time_base
         try:

@@ -8,11 +8,13 @@ succeeds: it is written under a temporary name beside the target and renamed int
 
 from __future__ import annotations
 
+import glob
 import logging
 import os
 import shutil
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
@@ -96,15 +98,22 @@ class _ImageSink:
 # -- opening inputs and outputs ------------------------------------------------------------------------
 
 # Compiling the colour conversion takes 5-10 s on our 2-core machine and saves 10-25 ms per 720p
-# frame there (media.kernels), so "auto" compiles for inputs of at least this many frames.
+# frame there (media.kernels), so "auto" compiles once this many frames were really decoded (and
+# encoded): a frame count or rate the container declares costs a client nothing to inflate (a
+# 25 KB file declared 15,660 frames), frames it must send do.
 COMPILE_COLOUR_FRAMES = 500
 
 
 def compile_colour(options: PipelineOptions, engine: Backend, info: StreamInfo) -> bool:
-    """Whether this job converts colour with the compiled kernels (see ``PipelineOptions``)."""
+    """Whether this job converts colour with the compiled kernels from its first frame on."""
     if options.compile_colour != "auto":
         return options.compile_colour == "on"
-    return engine.options.compile or (info.expected_frames or 0) >= COMPILE_COLOUR_FRAMES
+    return engine.options.compile
+
+
+def compile_colour_after(options: PipelineOptions, compiled: bool) -> int | None:
+    """From which decoded (and encoded) frame on "auto" switches to the compiled kernels, if at all."""
+    return COMPILE_COLOUR_FRAMES if options.compile_colour == "auto" and not compiled else None
 
 
 
@@ -152,13 +161,58 @@ def _read_umask() -> int:
 _UMASK = _read_umask()
 
 
+def _partial_prefix(path: Path, kind: str) -> str:
+    """Temporary siblings of ``path`` are named ``{prefix}{pid}-{random}{suffix}``."""
+    return f".{path.name}.partial-" if kind == "folder" else f".{path.stem}.partial-"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+_LEGACY_PARTIAL_AGE = 3600.0  # seconds; partial files named before they carried a process id
+
+
+def _remove_stale_partials(path: Path, kind: str) -> None:
+    """Remove what killed runs (SIGKILL, power loss) writing ``path`` left: temporary siblings
+    whose process is gone. A live run's file, this one's or another's, is left alone."""
+    prefix = _partial_prefix(path, kind)
+    suffix = "" if kind == "folder" else path.suffix
+    try:
+        siblings = list(path.parent.glob(f"{glob.escape(prefix)}*{glob.escape(suffix)}"))
+    except OSError:
+        return
+    for sibling in siblings:
+        owner = sibling.name[len(prefix):].split("-", 1)[0]
+        try:
+            stale = not _pid_alive(int(owner)) if owner.isdigit() else \
+                time.time() - sibling.stat().st_mtime > _LEGACY_PARTIAL_AGE
+            if stale and sibling.is_dir() == (kind == "folder"):
+                log.info("removing %s, left by an earlier run that was killed", sibling)
+                _discard(sibling)
+        except OSError:
+            continue
+
+
 def _temporary_target(path: Path, kind: str) -> Path:
-    """A uniquely named sibling of ``path`` with the permissions a plain create would give."""
+    """A uniquely named sibling of ``path`` with the permissions a plain create would give.
+
+    The name carries this process's id, so a later run can tell a killed run's leftovers
+    (removed here) from a live run's file.
+    """
+    _remove_stale_partials(path, kind)
+    prefix = f"{_partial_prefix(path, kind)}{os.getpid()}-"
     if kind == "folder":
-        target = Path(tempfile.mkdtemp(prefix=f".{path.name}.partial-", dir=path.parent))
+        target = Path(tempfile.mkdtemp(prefix=prefix, dir=path.parent))
         target.chmod(0o777 & ~_UMASK)
         return target
-    fd, name = tempfile.mkstemp(prefix=f".{path.stem}.partial-", suffix=path.suffix, dir=path.parent)
+    fd, name = tempfile.mkstemp(prefix=prefix, suffix=path.suffix, dir=path.parent)
     os.close(fd)
     Path(name).chmod(0o666 & ~_UMASK)
     return Path(name)
@@ -224,6 +278,7 @@ def restore(
         compiled = compile_colour(job.pipeline, engine, info)
         if isinstance(reader, VideoReader):
             reader.compiled_colour = compiled
+            reader.compile_colour_after = compile_colour_after(job.pipeline, compiled)
         copied = getattr(reader, "copy_streams", [])
         sink: FrameSink
         codec = ""
@@ -233,6 +288,7 @@ def restore(
             codec = settings.codec
             writer = VideoWriter(output, container=container, encode=job.encode,  # type: ignore[arg-type]
                                  copy_from=copied, streaming=True, compiled_colour=compiled, settings=settings)
+            writer.compile_colour_after = compile_colour_after(job.pipeline, compiled)
             sink = _VideoSink(writer, out_info)
         else:
             assert isinstance(output, Path)
@@ -243,6 +299,7 @@ def restore(
                 codec = settings.codec
                 writer = VideoWriter(temporary, container=container, encode=job.encode, copy_from=copied,
                                      name=str(output), compiled_colour=compiled, settings=settings)
+                writer.compile_colour_after = compile_colour_after(job.pipeline, compiled)
                 sink = _VideoSink(writer, out_info)
             else:
                 digits = max(6, len(str(info.frame_count or 0)))

@@ -191,3 +191,100 @@ def test_ctrl_c_stops_cleanly_without_output(clip, tmp_path):
     assert "interrupted" in err and "Traceback" not in err
     assert not out.exists()
     assert not list(tmp_path.glob(".out.partial*"))
+
+
+def _faststart(src: Path, dst: Path) -> Path:
+    """src's video remuxed into an MP4 with its index first (what a splice of two files keeps)."""
+    with av.open(str(src)) as inp, av.open(str(dst), "w", options={"movflags": "+faststart"}) as out:
+        target = out.add_stream_from_template(inp.streams.video[0])
+        for packet in inp.demux(inp.streams.video[0]):
+            if packet.size:
+                packet.stream = target
+                out.mux(packet)
+    return dst
+
+
+def _run_cli_process(*args: object, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.run([sys.executable, "-m", "stream_restore", "restore", *map(str, args)],
+                          capture_output=True, text=True, env=env, timeout=timeout)
+
+
+def test_spliced_mp4_ends_promptly_with_at_most_three_lines_in_quiet(clip, tmp_path):
+    """The head of one MP4 (its index) and the tail of another: FFmpeg reported hundreds of errors
+    on stderr despite --quiet, and such input could hang the CLI (issue 10, defects 5 and 11)."""
+    a = _faststart(clip("a.mp4", frames=100, width=640, height=360), tmp_path / "fa.mp4")
+    b = _faststart(clip("b.mp4", frames=100, width=320, height=180, options={"preset": "ultrafast"}),
+                   tmp_path / "fb.mp4")
+    head, tail = a.read_bytes(), b.read_bytes()
+    spliced = tmp_path / "spliced.mp4"
+    cut = min(len(head), len(tail)) // 2
+    spliced.write_bytes(head[:cut] + tail[cut:])
+    result = _run_cli_process(spliced, tmp_path / "out.mp4", "-m", "identity", "--quiet")
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode in (0, 2), result.stderr[-2000:]
+    assert len(lines) <= 3, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+
+
+def test_non_utf8_container_metadata_is_not_a_crash(clip, tmp_path, capsys):
+    src = tmp_path / "tagged.mkv"
+    with av.open(str(clip("in.mkv"))) as inp, av.open(str(src), "w") as out:
+        out.metadata["title"] = "TITLE-PLACEHOLDER"
+        target = out.add_stream_from_template(inp.streams.video[0])
+        target.metadata["title"] = "TITLE-PLACEHOLDER"
+        for packet in inp.demux(inp.streams.video[0]):
+            if packet.size:
+                packet.stream = target
+                out.mux(packet)
+    data = src.read_bytes()
+    assert data.count(b"TITLE-PLACEHOLDER") == 2
+    src.write_bytes(data.replace(b"TITLE-PLACEHOLDER", b"\xff\xfe\xfa caf\xe9 \xc3\x28 \xa0\xa1\xe2"))
+    code = main(["restore", str(src), str(tmp_path / "out.mkv"), "-m", "identity", "--quiet"])
+    assert code == 0, capsys.readouterr().err
+
+
+def test_ffmetadata_input_is_refused_with_exit_2(tmp_path, capsys):
+    meta = tmp_path / "meta.txt"
+    meta.write_bytes(b";FFMETADATA1\ntitle=\xff\xfe caf\xe9\n")
+    assert run_cli(capsys, meta, tmp_path / "out.mp4")[0] == 2
+    code, err = run_cli(capsys, meta, tmp_path / "out.mp4", "--input-format", "ffmetadata")
+    assert_clean_failure(tmp_path, code, err, "no video stream")
+
+
+def test_sigterm_stops_cleanly_without_output(clip, tmp_path):
+    src = clip("long.mkv", frames=400, width=320, height=240, options={"preset": "ultrafast"})
+    out = tmp_path / "out.mkv"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "stream_restore", "restore", str(src), str(out), "--model", "bicubic-x4", "--quiet"],
+        stderr=subprocess.PIPE, text=True, env=env,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not list(tmp_path.glob(".out.partial*")):
+        time.sleep(0.05)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert "terminated" in err and "Traceback" not in err
+    assert not out.exists()
+    assert not list(tmp_path.glob(".out.partial*"))
+
+
+def test_partial_files_of_killed_runs_are_removed_and_live_ones_kept(clip, tmp_path, capsys):
+    src = clip("in.mkv")
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = tmp_path / f".out.partial-{dead.pid}-abc123.mkv"
+    live = tmp_path / f".out.partial-{os.getpid()}-def456.mkv"
+    legacy = tmp_path / ".out.partial-k2j3h4.mkv"  # named before partial files carried a process id
+    other = tmp_path / f".other.partial-{dead.pid}-abc123.mkv"
+    for path in (stale, live, legacy, other):
+        path.write_bytes(b"partial")
+    old = time.time() - 2 * 3600
+    os.utime(legacy, (old, old))
+    assert main(["restore", str(src), str(tmp_path / "out.mkv"), "-m", "identity", "--quiet"]) == 0
+    assert (tmp_path / "out.mkv").exists()
+    assert not stale.exists() and not legacy.exists()
+    assert live.exists() and other.exists()

@@ -77,19 +77,42 @@ def test_too_many_variants_fall_back_to_eager(monkeypatch):
 
 
 @pytest.mark.parametrize(
-    ("setting", "compiles", "frames", "expected"),
-    [("on", False, 10, True), ("off", True, 10_000, False), ("auto", True, 10, True),
-     ("auto", False, 10, False), ("auto", False, 500, True), ("auto", False, None, False)],
+    ("setting", "compiles", "expected", "after"),
+    [("on", False, True, None), ("off", True, False, None), ("auto", True, True, None),
+     ("auto", False, False, 500)],
 )
-def test_pipeline_policy(setting, compiles, frames, expected):
+def test_pipeline_policy(setting, compiles, expected, after):
+    """"auto" never compiles from a declared frame count (a 25 KB MKV declared 15,660 frames): from
+    the start with a compiled backend, else once 500 frames were really decoded."""
     from types import SimpleNamespace
 
     from stream_restore.config import PipelineOptions
-    from stream_restore.pipeline.job import compile_colour
+    from stream_restore.pipeline.job import compile_colour, compile_colour_after
 
     engine = SimpleNamespace(options=SimpleNamespace(compile=compiles))
-    info = SimpleNamespace(expected_frames=frames)
-    assert compile_colour(PipelineOptions(compile_colour=setting), engine, info) is expected  # type: ignore[arg-type]
+    options = PipelineOptions(compile_colour=setting)
+    declared = SimpleNamespace(expected_frames=15_660, frame_count=15_660)
+    compiled = compile_colour(options, engine, declared)  # type: ignore[arg-type]
+    assert compiled is expected
+    assert compile_colour_after(options, compiled) == after
+
+
+def test_reader_switches_to_compiled_colour_after_measured_frames(clip, monkeypatch):
+    from stream_restore.media import decode
+
+    seen: list[bool] = []
+    real = decode.frame_to_tensor
+
+    def spy(frame, *, compiled=False):
+        seen.append(compiled)
+        return real(frame)
+
+    monkeypatch.setattr(decode, "frame_to_tensor", spy)
+    with decode.VideoReader(clip("in.mkv", frames=8)) as reader:
+        reader.compile_colour_after = 5
+        frames = [item for item in reader if not hasattr(item, "stream")]
+    assert len(frames) == 8
+    assert seen == [False] * 5 + [True] * 3
 
 
 def test_unknown_setting_is_a_config_error():
