@@ -176,6 +176,10 @@ def run_soak(*, streams: int, seconds: float, server: str | None = None, server_
             deadline = t0 + seconds
 
             def stream(number: int) -> None:
+                with RestoreClient(server) as own:  # a connection per stream, as separate clients have
+                    run_stream(number, own)
+
+            def run_stream(number: int, client: RestoreClient) -> None:
                 config = pb.RestoreConfig(model=pb.ModelOptions(model=model),
                                           output=pb.OutputOptions(container="mpegts", preset="veryfast"))
                 while time.monotonic() < deadline:
