@@ -22,10 +22,11 @@ from ..errors import InputError
 from ..frames import ColorInfo, ColorRange, Frame, Matrix, StreamInfo
 from .codecs import IMAGE_EXTENSIONS
 from .convert import color_info_for, frame_to_tensor, tensor_to_frame
-from .decode import check_frame_size
-from .errors import input_error, output_error
+from .errors import output_error
+from .still import LOCAL_IMAGE_CODECS, DecodedImage, decode_image, decode_image_frame, image_header
 
-__all__ = ["ImageSequenceReader", "encode_image", "is_image_path", "list_images", "write_image"]
+__all__ = ["DecodedImage", "ImageSequenceReader", "decode_image", "encode_image", "image_header", "is_image_path",
+           "list_images", "write_image"]
 
 _READABLE = {*IMAGE_EXTENSIONS, ".tif", ".tiff"}
 
@@ -49,22 +50,16 @@ def list_images(folder: Path) -> list[Path]:
 
 
 def _decode_image(path: Path, limits: Limits) -> av.VideoFrame:
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
-    if path.stat().st_size == 0:
-        raise InputError(f"{path}: file is empty")
+    """One image file, by its own decoder, its size checked from the header first (media.still)."""
     try:
-        with av.open(str(path)) as container:
-            if not container.streams.video:
-                raise InputError(f"{path}: not an image")
-            stream = container.streams.video[0]
-            if stream.codec_context.width and stream.codec_context.height:
-                check_frame_size(stream.codec_context.width, stream.codec_context.height, limits, str(path))
-            for frame in container.decode(stream):
-                return frame
-    except av.FFmpegError as exc:
-        raise input_error(str(path), exc) from None
-    raise InputError(f"{path}: no decodable image")
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if not data:
+        raise InputError(f"{path}: file is empty")
+    return decode_image_frame(data, limits, str(path), codecs=LOCAL_IMAGE_CODECS)[0]
 
 
 class ImageSequenceReader:
