@@ -57,12 +57,15 @@ class BicubicUpsample(nn.Module):
         kernel = kernel.reshape(scale * scale, 1, _TAPS, _TAPS).repeat(channels, 1, 1, 1)
         self.register_buffer("kernel", kernel.float(), persistent=False)
 
+    def phases(self, x: torch.Tensor) -> torch.Tensor:
+        """The upscale folded to input resolution, ``[N, C*s*s, H, W]``: ``pixel_shuffle`` of it is ``forward``."""
+        pad = _TAPS // 2
+        return F.conv2d(F.pad(x, (pad, pad, pad, pad), mode="replicate"), self.kernel, groups=self.channels)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.scale == 1:
             return x
-        pad = _TAPS // 2
-        y = F.conv2d(F.pad(x, (pad, pad, pad, pad), mode="replicate"), self.kernel, groups=self.channels)
-        return F.pixel_shuffle(y, self.scale)
+        return F.pixel_shuffle(self.phases(x), self.scale)
 
 
 class Identity(nn.Module):

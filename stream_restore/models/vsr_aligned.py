@@ -86,19 +86,15 @@ class AlignedRecurrentSR(RecurrentModel):
         carried = warp(state, back, padding_mode="zeros")
         hidden = carried[:, : self.hidden]
         valid = carried[:, -1:]
-        base = self.upsample(current)
-        fed_back = valid * carried[:, self.hidden : -1] + (1.0 - valid) * F.pixel_unshuffle(base, self.scale)
+        # everything at the output resolution stays folded (space-to-depth): no shuffles but the last
+        base = self.upsample.phases(current)
+        fed_back = base + valid * (carried[:, self.hidden : -1] - base)
         temporal = torch.cat([neighbours, errors, hidden, fed_back], dim=1)
         feat = self.entry(current) + self.temporal(temporal)
         feat = feat + self.blocks(feat)
-        y = base + F.pixel_shuffle(self.head(F.relu(feat)), self.scale)
-        new_state = torch.cat(
-            [torch.tanh(feat[:, : self.hidden]),
-             F.pixel_unshuffle(y, self.scale).clamp(0.0, 1.0),
-             torch.ones_like(valid)],
-            dim=1,
-        )
-        return y, new_state
+        folded = base + self.head(F.relu(feat))
+        new_state = torch.cat([torch.tanh(feat[:, : self.hidden]), folded.clamp(0.0, 1.0), torch.ones_like(valid)], dim=1)
+        return F.pixel_shuffle(folded, self.scale), new_state
 
 
 # sr-compact's body (48 channels, 4 residual blocks) so training starts from its weights.
