@@ -24,7 +24,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("recipe", help="model name of the recipe, e.g. sr-fast-x4 (see training/recipes/)")
     parser.add_argument("--steps", type=int, default=None, help="total steps (default: the recipe's)")
     parser.add_argument(
-        "--resume", action="store_true", help="continue from runs/<recipe>/ckpt.pt if present"
+        "--resume",
+        action="store_true",
+        help="continue from runs/<recipe>/ckpt.pt, else from training/checkpoints/<recipe>/ckpt.pt if committed",
     )
     parser.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda or cuda:N")
     parser.add_argument("--seed", type=int, default=0, help="seed for init and the data stream")
@@ -49,6 +51,25 @@ def _device(name: str) -> torch.device:
     return device
 
 
+COMMITTED = Path(__file__).parent / "checkpoints"  # <recipe>/ckpt.pt kept in git for long schedules
+
+
+def _adopt_committed_checkpoint(model: str, out_dir: Path) -> None:
+    """``--resume`` with no run folder yet starts from the committed ``checkpoints/<model>/ckpt.pt``.
+
+    Long schedules (issue 12's staged video training) span sessions; their latest checkpoint is
+    committed there, and a fresh checkout resumes from it instead of starting over.
+    """
+    import shutil
+
+    committed = COMMITTED / model / "ckpt.pt"
+    if (out_dir / "ckpt.pt").is_file() or not committed.is_file():
+        return
+    out_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(committed, out_dir / "ckpt.pt")
+    log.info("resuming %s from the committed checkpoint %s", model, committed)
+
+
 def run(args: argparse.Namespace) -> int:
     import importlib.util
 
@@ -67,6 +88,8 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError("--threads must be positive")
         torch.set_num_threads(args.threads)
     out_dir = args.runs / recipe.model
+    if args.resume:
+        _adopt_committed_checkpoint(recipe.model, out_dir)
     if args.export_only:
         ckpt = out_dir / "ckpt.pt"
         if not ckpt.is_file():

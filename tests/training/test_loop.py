@@ -84,3 +84,20 @@ def test_export_writes_weights_and_checksum(tmp_path: Path, monkeypatch: pytest.
 def test_cli_rejects_unknown_recipe(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["train", "no-such-model"]) == 2
     assert "no recipe" in capsys.readouterr().err
+
+
+def test_resume_adopts_the_committed_checkpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from stream_restore.training import command
+
+    committed = tmp_path / "committed"
+    (committed / "vsr-x4-aligned").mkdir(parents=True)
+    (committed / "vsr-x4-aligned" / "ckpt.pt").write_bytes(b"committed")
+    monkeypatch.setattr(command, "COMMITTED", committed)
+    run = tmp_path / "runs" / "vsr-x4-aligned"
+    command._adopt_committed_checkpoint("vsr-x4-aligned", run)
+    assert (run / "ckpt.pt").read_bytes() == b"committed"
+    (run / "ckpt.pt").write_bytes(b"newer")  # a run folder's own checkpoint always wins
+    command._adopt_committed_checkpoint("vsr-x4-aligned", run)
+    assert (run / "ckpt.pt").read_bytes() == b"newer"
+    command._adopt_committed_checkpoint("sr-fast-x2", tmp_path / "runs" / "sr-fast-x2")  # none committed
+    assert not (tmp_path / "runs" / "sr-fast-x2").exists()
