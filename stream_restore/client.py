@@ -15,9 +15,7 @@ project's own exceptions (see :func:`error_from_rpc`), so callers handle them li
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -37,6 +35,7 @@ from .errors import (
     OutputError,
     StreamRestoreError,
 )
+from .files import PartialFile
 from .v1 import restore_pb2 as pb
 from .v1 import restore_pb2_grpc as pb_grpc
 
@@ -380,21 +379,17 @@ def _open_output(output: str | Path | BinaryIO) -> tuple[BinaryIO, Callable[[], 
         return out, out.flush, out.flush
     path = Path(output)
     try:
-        fd, name = tempfile.mkstemp(prefix=f".{path.stem}.partial-", suffix=path.suffix, dir=path.parent or ".")
+        partial = PartialFile(path, mode=0o644)
     except OSError as exc:
         raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
-    fh = os.fdopen(fd, "wb")
     lock = threading.Lock()
 
     def finish() -> None:
         with lock:
-            fh.close()
-            os.chmod(name, 0o644)
-            os.replace(name, path)
+            partial.commit()
 
     def discard() -> None:
         with lock:
-            fh.close()
-            Path(name).unlink(missing_ok=True)
+            partial.discard()
 
-    return fh, finish, discard  # type: ignore[return-value]
+    return partial.file, finish, discard

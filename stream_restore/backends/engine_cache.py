@@ -12,13 +12,12 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-import os
 import re
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import files
 from .base import ShapeProfile
 
 __all__ = [
@@ -105,19 +104,10 @@ def select_profile(profiles: list[ShapeProfile], batch: int, height: int, width:
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see either the old file or the whole new one."""
+    """Write a cache file (parents created, durable, readable by all) so that readers see either
+    the old file or the whole new one."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".partial-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600 files; a shared cache must be readable by all
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+    files.write_atomic(path, data, mode=0o644, fsync=True)
 
 
 def read_bytes(path: Path) -> bytes | None:

@@ -23,9 +23,7 @@ import inspect
 import io
 import logging
 import os
-import tempfile
 import warnings
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +32,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError, OutputError, StreamRestoreError
+from ..files import atomic_path
 from ..models.registry import ModelSpec
 
 __all__ = [
@@ -182,21 +181,6 @@ class ExportResult:
     max_abs_error: float | None  # against PyTorch at the check sizes; None when not verified
 
 
-@contextlib.contextmanager
-def _atomic_path(path: Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it over ``path`` only if the block succeeds."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".partial-", dir=path.parent)
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600 files; a shared cache must be readable by all
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-
-
 def _export_once(
     wrapped: EngineModule, spec: ModelSpec, module: nn.Module, path: Path, opset: int, exporter: str
 ) -> None:
@@ -323,7 +307,8 @@ def export_onnx(
     failures: list[str] = []
     for name in order:
         try:
-            with _atomic_path(out) as tmp:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_path(out, mode=0o644) as tmp:  # a shared cache must be readable by all
                 _export_once(wrapped, spec, module, tmp, opset, name)
                 _add_metadata(tmp, spec, digest, name)
                 error = verify_onnx(tmp, spec, module, _sizes(spec)[1]) if verify else None

@@ -6,9 +6,7 @@ size. Images are timed at a nominal rate so they can also be encoded into a vide
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -19,6 +17,7 @@ from av.video.codeccontext import VideoCodecContext
 
 from ..config import Limits
 from ..errors import InputError
+from ..files import write_atomic
 from ..frames import ColorInfo, ColorRange, Frame, Matrix, StreamInfo
 from .codecs import IMAGE_EXTENSIONS
 from .convert import color_info_for, frame_to_tensor, tensor_to_frame
@@ -144,14 +143,7 @@ def write_image(path: Path, frame: Frame, color: ColorInfo, quality: int | None 
     """Write an image file atomically: a temporary file in the same folder, renamed on success."""
     data = encode_image(frame, path.suffix, color, quality)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomic(path, data)
     except OSError as exc:
         raise output_error(str(path), exc) from None
 
