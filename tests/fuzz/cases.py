@@ -135,6 +135,9 @@ def pinned_cases() -> list[Case]:
         Case(b + 28, "cli", "mkv-h264-aac-srt", [_NON_UTF8_TAG], _cli_options(".mkv", ".mkv")),
         Case(b + 29, "restore", "ts-h264-aac", [], _restore_options(output={"codec": "ffv1"})),
         Case(b + 30, "cli", "ts-h264-aac", [], {**_cli_options(".ts", ".ts"), "flags": ["--codec", "ffv1"]}),
+        Case(b + 31, "image", "sdp", [], {**_IMAGE_DEFAULTS}, refuse=True),
+        Case(b + 32, "restore", "sdp", [], _restore_options(), refuse=True),
+        Case(b + 33, "image", "hls-url", [], {**_IMAGE_DEFAULTS}, refuse=True),
     ]
 
 

@@ -46,6 +46,7 @@ CLIENT_FAULT_CODES = {"OK", "INVALID_ARGUMENT", "NOT_FOUND", "RESOURCE_EXHAUSTED
                       "OUT_OF_RANGE", "PERMISSION_DENIED", "UNIMPLEMENTED", "DEADLINE_EXCEEDED", "UNAUTHENTICATED"}
 FLOOD_LIMIT = 16 * 1024 * 1024  # bytes a refused frame may make the client push before the call ends
 FLOOD_PART = 1024 * 1024
+REFUSAL_SECONDS = 5.0  # an input that names other resources holds no media: refusing it takes no time
 
 
 class CanaryListener:
@@ -316,6 +317,11 @@ def _judge(outcome: Outcome, code: str, details: str, case: Case, timeout: float
     if case.refuse and code == "OK":
         outcome.violate("forbidden read", "an input naming other resources (or a forbidden demuxer/muxer) was "
                                           "accepted")
+    elif case.refuse and outcome.seconds > REFUSAL_SECONDS:  # it waited on what the input names
+        outcome.violate("forbidden read", f"refused only after {outcome.seconds:.1f} s ({details[:120]}): the server "
+                                          "opened what the input names (a socket, a file, a URL) before refusing")
+    if "Exception iterating requests" in details:  # the harness's own request generator failed
+        outcome.violate("harness error", details)
 
 
 def run_grpc_case(case: Case, seeds: dict[str, Seed], others: list[Seed], server: Server, timeout: float) -> Outcome:
@@ -454,7 +460,7 @@ def _frame_messages(case: Case) -> Iterator[pb.FramesRequest]:
             second = pb.RawFrame()
             second.CopyFrom(raw)
             second.data = raw.data[len(raw.data) // 2 :]
-            second.width = raw.width + 2
+            second.width = (raw.width + 2) if raw.width < (1 << 31) - 2 else 64
             yield pb.FramesRequest(frame=first)
             yield pb.FramesRequest(frame=second)
         else:

@@ -113,6 +113,11 @@ class Report:
             peak = max(self.server_peak, *(s[1] for s in self.server_samples))
             parts.append(f"server RSS over time (peak {peak >> 20} MiB; t: RSS MiB / threads / fds):")
             parts.append("  " + "  ".join(f"{t:.0f}s:{rss >> 20}/{thr}/{fds}" for t, rss, thr, fds in shown))
+            calls = sum(1 for x in self.outcomes if x.target != "cli")
+            if len(self.server_samples) > 2 and calls >= 200:
+                grown = self.server_samples[-1][1] - self.server_samples[1][1]  # after the first batch
+                parts.append(f"  server RSS after the first batch to the end (5 s idle): {grown / 2**20:+.0f} MiB over "
+                             f"{calls} calls ({grown / 2**20 / calls * 1000:+.0f} MiB per 1,000)")
         if self.cli_samples:
             step = max(1, len(self.cli_samples) // 12)
             parts.append("CLI worker RSS over time (t: MiB): "
