@@ -36,6 +36,7 @@ from .errors import (
     StreamRestoreError,
 )
 from .files import PartialFile
+from .mp4_index import file_is_classic_mp4
 from .v1 import restore_pb2 as pb
 from .v1 import restore_pb2_grpc as pb_grpc
 
@@ -73,31 +74,6 @@ def error_from_rpc(error: grpc.RpcError) -> StreamRestoreError:
 
 
 # -- input byte streams --------------------------------------------------------------------------------
-
-
-def _moov_at_end(path: Path) -> bool:
-    """Whether an MP4/MOV file is "classic": media data before its index (unreadable from a pipe)."""
-    with path.open("rb") as fh:
-        head = fh.read(16)
-        if len(head) < 16 or head[4:8] != b"ftyp":
-            return False
-        offset = 0
-        size_total = path.stat().st_size
-        while offset + 8 <= size_total:
-            fh.seek(offset)
-            box = fh.read(16)
-            size = int.from_bytes(box[:4], "big")
-            kind = box[4:8]
-            if size == 1:
-                size = int.from_bytes(box[8:16], "big")
-            if kind in (b"moov", b"moof"):
-                return False
-            if kind == b"mdat":
-                return True
-            if size < 8:
-                return False
-            offset += size
-    return False
 
 
 class _Collector:
@@ -176,7 +152,7 @@ def source_chunks(source: str | Path | BinaryIO, *, input_format: str | None = N
     path = Path(source)
     if not path.is_file():
         raise InputError(f"{path}: no such file")
-    if _moov_at_end(path):
+    if file_is_classic_mp4(path):
         return remux_chunks(text, container="matroska")
     return file_chunks(path)
 
