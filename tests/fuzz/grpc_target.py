@@ -317,7 +317,7 @@ def _judge(outcome: Outcome, code: str, details: str, case: Case, timeout: float
     if case.refuse and code == "OK":
         outcome.violate("forbidden read", "an input naming other resources (or a forbidden demuxer/muxer) was "
                                           "accepted")
-    elif case.refuse and outcome.seconds > REFUSAL_SECONDS:  # it waited on what the input names
+    elif case.refuse and outcome.result != "timeout" and outcome.seconds > REFUSAL_SECONDS:  # it waited
         outcome.violate("forbidden read", f"refused only after {outcome.seconds:.1f} s ({details[:120]}): the server "
                                           "opened what the input names (a socket, a file, a URL) before refusing")
     if "Exception iterating requests" in details:  # the harness's own request generator failed
