@@ -26,17 +26,14 @@ import av
 import grpc
 
 from .errors import (
-    AuthError,
-    CancelledError,
     ConfigError,
     InputError,
-    LimitExceededError,
-    ModelNotFoundError,
     OutputError,
     StreamRestoreError,
 )
 from .files import PartialFile
 from .mp4_index import file_is_classic_mp4
+from .status_codes import error_for_status
 from .v1 import restore_pb2 as pb
 from .v1 import restore_pb2_grpc as pb_grpc
 
@@ -55,21 +52,11 @@ __all__ = [
 CHUNK_BYTES = 64 * 1024
 OUTPUT_CONTAINERS = {".ts": "mpegts", ".m2ts": "mpegts", ".mkv": "matroska", ".mp4": "mp4", ".m4v": "mp4"}
 
-_ERRORS: dict[grpc.StatusCode, type[StreamRestoreError]] = {
-    grpc.StatusCode.INVALID_ARGUMENT: InputError,
-    grpc.StatusCode.NOT_FOUND: ModelNotFoundError,
-    grpc.StatusCode.RESOURCE_EXHAUSTED: LimitExceededError,
-    grpc.StatusCode.UNAUTHENTICATED: AuthError,
-    grpc.StatusCode.CANCELLED: CancelledError,
-    grpc.StatusCode.DEADLINE_EXCEEDED: CancelledError,
-}
-
-
 def error_from_rpc(error: grpc.RpcError) -> StreamRestoreError:
     """The project's exception for a failed call (the server's message kept)."""
     code = error.code() if hasattr(error, "code") else grpc.StatusCode.UNKNOWN  # type: ignore[attr-defined]
     details = error.details() if hasattr(error, "details") else str(error)  # type: ignore[attr-defined]
-    kind = _ERRORS.get(code, StreamRestoreError)
+    kind = error_for_status(code)
     return kind(f"server: {details} ({code.name})")
 
 

@@ -9,17 +9,8 @@ from __future__ import annotations
 
 import grpc
 
-from ..errors import (
-    AuthError,
-    CancelledError,
-    ConfigError,
-    InputError,
-    LimitExceededError,
-    ModelNotFoundError,
-    OutputError,
-    PermissionDeniedError,
-    StreamRestoreError,
-)
+from ..errors import OutputError, StreamRestoreError
+from ..status_codes import CALLER_ERRORS
 
 __all__ = ["STATUS_TABLE", "IdleTimeoutError", "ShuttingDownError", "status_for"]
 
@@ -32,15 +23,9 @@ class ShuttingDownError(StreamRestoreError):
     """The server is stopping and the call outlived the grace period (retry on another instance)."""
 
 
-# First match wins: subclasses before their bases.
+# First match wins: subclasses before their bases. The caller errors' rows are shared with the client.
 STATUS_TABLE: tuple[tuple[type[BaseException], grpc.StatusCode], ...] = (
-    (InputError, grpc.StatusCode.INVALID_ARGUMENT),  # also UnsupportedError
-    (ConfigError, grpc.StatusCode.INVALID_ARGUMENT),
-    (ModelNotFoundError, grpc.StatusCode.NOT_FOUND),
-    (LimitExceededError, grpc.StatusCode.RESOURCE_EXHAUSTED),
-    (AuthError, grpc.StatusCode.UNAUTHENTICATED),
-    (PermissionDeniedError, grpc.StatusCode.PERMISSION_DENIED),
-    (CancelledError, grpc.StatusCode.CANCELLED),
+    *CALLER_ERRORS,
     (IdleTimeoutError, grpc.StatusCode.DEADLINE_EXCEEDED),
     (ShuttingDownError, grpc.StatusCode.UNAVAILABLE),
     (OutputError, grpc.StatusCode.INTERNAL),  # our own output stream: a server fault
