@@ -26,6 +26,7 @@ __all__ = [
     "ShapeProfile",
     "TiledBackend",
     "TorchBackend",
+    "check_device",
     "create_backend",
     "resolve_device",
 ]
@@ -38,6 +39,21 @@ def resolve_device(device: str) -> str:
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     return device
+
+
+def check_device(device: str, option: str = "--device") -> str:
+    """Check a device the user typed (cpu, cuda, cuda:N or auto) before any work starts; returns it
+    resolved. Raises ConfigError for another name, or for CUDA on a machine without it."""
+    resolved = resolve_device(device)
+    try:
+        kind = torch.device(resolved).type
+    except RuntimeError:
+        kind = ""
+    if kind not in ("cpu", "cuda"):
+        raise ConfigError(f"{option} must be cpu, cuda, cuda:N or auto, not {device!r}")
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"{option} {device}: CUDA is not available on this machine")
+    return resolved
 
 
 def _create_plain(spec: ModelSpec, name: str, options: BackendOptions) -> Backend:

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 
-from ..backends import BackendOptions
+from ..backends import BackendOptions, check_device
 from ..config import EncodeOptions, Limits, PipelineOptions
 from ..errors import ConfigError
 from ..option_values import DEFAULT_MODEL, parse_bitrate, parse_size
@@ -85,13 +85,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def build_job(args: argparse.Namespace) -> RestoreJob:
     """Validated job configuration from parsed arguments (the one place flags become config)."""
-    if args.device.startswith("cuda"):
-        import torch
-
-        if not torch.cuda.is_available():
-            raise ConfigError("--device cuda: CUDA is not available on this machine")
-    elif args.device not in ("cpu", "auto"):
-        raise ConfigError(f"--device must be cpu, cuda[:N] or auto, not {args.device!r}")
+    check_device(args.device)
     if args.tile_max_pixels is not None and args.tile_max_pixels < 64:
         raise ConfigError("--tile-max-pixels must be at least 64")
     max_w, max_h = parse_size(args.max_size)

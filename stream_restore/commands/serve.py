@@ -15,8 +15,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError
-
 __all__ = ["add_arguments", "build_config", "run"]
 
 
@@ -90,14 +88,11 @@ async def _serve(config: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..backends import check_device
     from ..server.logs import configure_logging
 
     config = build_config(args)
-    if config.device.startswith("cuda"):
-        import torch
-
-        if not torch.cuda.is_available():
-            raise ConfigError("--device cuda: CUDA is not available on this machine")
+    check_device(config.device)
     verbose = getattr(args, "verbose", 0)
     configure_logging(logging.DEBUG if verbose > 1 else logging.INFO, args.log_json)
     asyncio.run(_serve(config))

@@ -23,9 +23,7 @@ import sys
 import time
 from pathlib import Path
 
-import torch
-
-from ..backends import Backend, BackendOptions, create_backend
+from ..backends import Backend, BackendOptions, check_device, create_backend
 from ..errors import ConfigError
 from ..models.registry import ModelSpec, Task, get_spec, list_specs
 from .datasets import DATASETS, Sample, default_data_dir, load_dataset
@@ -161,8 +159,7 @@ def run(args: argparse.Namespace) -> int:
     )
     if not data_dir.is_dir():
         raise ConfigError(f"data folder {data_dir} does not exist; pass --data-dir or set ${DATA_ENV}")
-    if args.device.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError(f"--device {args.device}: CUDA is not available on this machine")
+    check_device(args.device)
     options = BackendOptions(device=args.device, threads=args.threads)
     specs = _select_models(args)
     if args.no_temporal:
