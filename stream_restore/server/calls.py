@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
 from ..errors import InputError, LimitExceededError
+from .memory import release_freed_memory
 from .pipes import InputPace, Outbox
 from .state import THREAD_PREFIX, ServerState
 from .status import IdleTimeoutError, ShuttingDownError
@@ -210,6 +211,7 @@ class StreamCall:
             await asyncio.wait([self._feeder], timeout=1.0)
             if not self._feeder.done():
                 log.error("the request reader did not stop within 1 s of the end of its call")
+        await self.loop.run_in_executor(self.state.executor, release_freed_memory)
 
 
 def _resolve(future: asyncio.Future[None]) -> None:

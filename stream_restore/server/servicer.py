@@ -19,6 +19,7 @@ from ..v1 import restore_pb2 as pb
 from ..v1 import restore_pb2_grpc as pb_grpc
 from .frames_call import frames_call
 from .image_call import restore_image
+from .memory import release_freed_memory
 from .messages import model_name
 from .restore_call import restore_call
 from .state import ServerState
@@ -44,11 +45,16 @@ class RestorerServicer(pb_grpc.RestorerServicer):
         options = request.model
         model = model_name(options)
         self.state.engines.check(model, options.backend)
+        loop = asyncio.get_running_loop()
         with self.state.images.acquire():
-            result = await asyncio.get_running_loop().run_in_executor(
-                self.state.executor, contextvars.copy_context().run, restore_image, self.state, request.image, model,
-                options.backend, options.tile_max_pixels, options.tile_overlap, request.output_format, request.quality,
-            )
+            try:
+                result = await loop.run_in_executor(
+                    self.state.executor, contextvars.copy_context().run, restore_image, self.state, request.image,
+                    model, options.backend, options.tile_max_pixels, options.tile_overlap, request.output_format,
+                    request.quality,
+                )
+            finally:
+                await loop.run_in_executor(self.state.executor, release_freed_memory)
         return pb.ImageResponse(image=result.data, mime_type=result.mime_type, width=result.width,
                                 height=result.height, seconds=result.seconds)
 
