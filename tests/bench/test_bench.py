@@ -66,6 +66,7 @@ def test_ffmpeg_lanczos_row() -> None:
     assert row.backend == "pyav-filtergraph" and row.fps and row.fps > 0
 
 
+@pytest.mark.slow  # 6 s: a timed restore
 def test_e2e_row_times_the_model_beside_the_restore(tmp_path) -> None:
     from stream_restore.backends import BackendOptions
     from stream_restore.bench.e2e import e2e_row
@@ -81,6 +82,7 @@ def test_e2e_row_times_the_model_beside_the_restore(tmp_path) -> None:
     assert "of the model alone" in table and "| e2e | bicubic-x2 | torch | 64x48 |" in table
 
 
+@pytest.mark.slow  # 6 s: real footage
 def test_e2e_clip_from_real_footage_is_scaled_and_named(tmp_path) -> None:
     from stream_restore.backends import BackendOptions
     from stream_restore.bench.e2e import e2e_row, make_clip, scaled_clip

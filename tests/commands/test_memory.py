@@ -12,6 +12,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import REPO
 
 _MEASURE = """
@@ -32,6 +34,7 @@ def peak_rss_kib(src, out) -> int:
     return int(report["peak_kib"])
 
 
+@pytest.mark.slow  # 71 s on 2 busy cores: 2,000 frames
 def test_peak_memory_does_not_grow_with_clip_length(clip, tmp_path):
     short = clip("short.mkv", frames=200, width=96, height=64, audio=("aac",), options={"preset": "ultrafast"})
     long = clip("long.mkv", frames=2000, width=96, height=64, audio=("aac",), options={"preset": "ultrafast"})

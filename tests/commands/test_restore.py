@@ -16,7 +16,7 @@ def restore(*args: object) -> int:
     return main(["restore", *map(str, args), "--quiet"])
 
 
-@pytest.mark.parametrize("compile_colour", ["off", "on"])
+@pytest.mark.parametrize("compile_colour", ["off", pytest.param("on", marks=pytest.mark.slow)])  # on: 31 s
 def test_identity_through_lossless_codec_is_bit_exact(clip, tmp_path, compile_colour):
     src = clip("in.mkv", frames=10)
     out = tmp_path / "out.mkv"
@@ -163,6 +163,7 @@ def test_output_permissions_follow_umask(clip, tmp_path):
     assert [p.name for p in tmp_path.iterdir() if ".partial" in p.name] == []
 
 
+@pytest.mark.slow  # 70 s on 2 busy cores: the listing counts every model's GFLOP
 def test_models_command_lists_baselines(capsys):
     assert main(["models"]) == 0
     listing = capsys.readouterr().out
@@ -170,6 +171,7 @@ def test_models_command_lists_baselines(capsys):
         assert name in listing
 
 
+@pytest.mark.slow  # 56 s: real 720p footage
 def test_shared_clip_x2(shared_data: Path, tmp_path):
     """The issue's acceptance clip, trimmed by time budget: bee.mp4 keeps frames, audio, duration."""
     pytest.importorskip("av")

@@ -23,6 +23,7 @@ def test_compiled_conversions_equal_eager():
     assert torch.equal(kernels.yuv_to_rgb(y, u, v, color), colour.yuv_to_rgb(y, u, v, color))
 
 
+@pytest.mark.slow  # 10 s: compiles kernels
 def test_each_colour_description_gets_its_own_kernel():
     """Same frame size, different matrix, range or depth: compiled must follow the description.
 
