@@ -14,12 +14,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from fractions import Fraction
 
-import torch
-
 from ..config import Limits
 from ..errors import ConfigError, InputError, LimitExceededError
-from ..frames import ColorInfo, Frame, StreamInfo
+from ..frames import Frame, StreamInfo
 from ..media.images import encode_image
+from ..media.still import decode_image
 from ..pipeline import RestoreJob, drive
 from .state import ServerState
 
@@ -72,36 +71,6 @@ class _Collect:
 
     def abort(self) -> None:
         self.frames.clear()
-
-
-@dataclass(frozen=True)
-class _Decoded:  # TEMPORARY until media/images.decode_image lands
-    data: torch.Tensor
-    color: ColorInfo
-    codec: str
-
-
-def decode_image(data: bytes, limits: Limits, name: str) -> _Decoded:  # TEMPORARY
-    import io
-
-    import av
-
-    from ..media.convert import color_info_for, frame_to_tensor
-    from ..media.decode import check_frame_size
-    from ..media.errors import input_error, quiet_libav
-    try:
-        with quiet_libav(), av.open(io.BytesIO(data), mode="r") as container:
-            if not container.streams.video:
-                raise InputError("the request does not hold an image")
-            stream = container.streams.video[0]
-            codec = stream.codec_context.name
-            decoded = next(iter(container.decode(stream)), None)
-    except av.FFmpegError as exc:
-        raise input_error("image", exc) from None
-    if decoded is None:
-        raise InputError("image: no decodable picture (the data is truncated or not an image)")
-    check_frame_size(decoded.width, decoded.height, limits, "image")
-    return _Decoded(frame_to_tensor(decoded), color_info_for(decoded), codec)
 
 
 def image_limits(state: ServerState) -> Limits:

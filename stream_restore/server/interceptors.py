@@ -20,8 +20,9 @@ from typing import Any
 
 import grpc
 import grpc.aio
+from google.protobuf.message import DecodeError
 
-from ..errors import StreamRestoreError
+from ..errors import InputError, StreamRestoreError
 from .logs import CALL_ID
 from .metrics import ServerMetrics
 from .status import status_for
@@ -34,9 +35,14 @@ _HEALTH_PREFIX = "/grpc.health.v1.Health/"
 Continuation = Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]]
 
 
-def _rebuild(handler: grpc.RpcMethodHandler, behavior: Callable[..., Any]) -> grpc.RpcMethodHandler:
+_KEEP = object()
+
+
+def _rebuild(handler: grpc.RpcMethodHandler, behavior: Callable[..., Any],
+             request_deserializer: Any = _KEEP) -> grpc.RpcMethodHandler:
     """A handler of the same kind and (de)serializers as ``handler`` running ``behavior``."""
-    args = {"request_deserializer": handler.request_deserializer, "response_serializer": handler.response_serializer}
+    deserializer = handler.request_deserializer if request_deserializer is _KEEP else request_deserializer
+    args = {"request_deserializer": deserializer, "response_serializer": handler.response_serializer}
     if handler.request_streaming and handler.response_streaming:
         return grpc.stream_stream_rpc_method_handler(behavior, **args)
     if handler.request_streaming:
@@ -153,18 +159,53 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
         behavior = _behavior(handler)
         interceptor = self
 
+        # Requests are parsed inside the call, so a message that is not valid protobuf (a corrupt
+        # string, truncated wire bytes) is the caller's INVALID_ARGUMENT, not gRPC's UNKNOWN.
+        parse = handler.request_deserializer
+        streamed = handler.request_streaming
+
+        def requests(raw: Any) -> Any:
+            return _parsed_stream(raw) if streamed else _parse(parse, raw)
+
         if handler.response_streaming:
             async def streaming(request: Any, context: grpc.aio.ServicerContext) -> Any:
                 async with interceptor._observed(method, context, level=logging.INFO):
-                    async with contextlib.aclosing(behavior(request, context)) as responses:
+                    async with contextlib.aclosing(behavior(requests(request), context)) as responses:
                         async for response in responses:
                             yield response
 
-            return _rebuild(handler, streaming)
+            return _rebuild(handler, streaming, parse if streamed else None)
 
         async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
             async with interceptor._observed(method, context, level=logging.DEBUG):
-                return await behavior(request, context)
+                return await behavior(requests(request), context)
 
-        return _rebuild(handler, unary)
+        return _rebuild(handler, unary, parse if streamed else None)
+
+
+def _invalid(exc: DecodeError) -> InputError:
+    return InputError(f"a request message is not a valid stream_restore.v1 message ({exc})")
+
+
+def _parse(parse: Callable[[bytes], Any] | None, raw: Any) -> Any:
+    """One unary request from its wire bytes (gRPC hands them over unparsed)."""
+    if parse is None or not isinstance(raw, bytes):
+        return raw
+    try:
+        return parse(raw)
+    except DecodeError as exc:
+        raise _invalid(exc) from None
+
+
+async def _parsed_stream(raw: AsyncIterator[Any]) -> AsyncIterator[Any]:
+    """A streamed call's requests, with a message gRPC could not parse raised as the caller's error."""
+    iterator = aiter(raw)
+    while True:
+        try:
+            message = await anext(iterator)
+        except StopAsyncIteration:
+            return
+        except DecodeError as exc:
+            raise _invalid(exc) from None
+        yield message
 

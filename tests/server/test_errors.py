@@ -155,3 +155,25 @@ def test_resolution_and_duration_limits(make_server, ts_clip: Path) -> None:
         assert error is not None and error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
         assert "longer than the limit of 0.2 s" in error.details()
         assert running.wait_idle()["worker_threads"] == 0
+
+
+def test_requests_that_are_not_valid_protobuf_are_invalid_argument(server: Running) -> None:
+    """Clients in other languages can send bytes our Python stubs never would (non-UTF-8 strings)."""
+    with grpc.insecure_channel(server.address) as channel:
+        for method, streamed, wire in (
+            ("Restore", True, b"\x0a\x06\x0a\x04\x0a\x02\xff\xfe"),  # config.model.model = b"\xff\xfe"
+            ("RestoreFrames", True, b"\x0a\x04\x0a\x02\xff\xfe"),
+            ("RestoreImage", False, b"\x12\x04\x0a\x02\xff\xfe"),
+            ("ListModels", False, b"\xff\xff\xff"),
+        ):
+            path = f"/stream_restore.v1.Restorer/{method}"
+            if streamed:
+                call = channel.stream_stream(path, request_serializer=None, response_deserializer=None)
+                with pytest.raises(grpc.RpcError) as info:
+                    list(call(iter([wire]), timeout=30))
+            else:
+                unary = channel.unary_unary(path, request_serializer=None, response_deserializer=None)
+                with pytest.raises(grpc.RpcError) as info:
+                    unary(wire, timeout=30)
+            assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT, (method, info.value.details())
+            assert "not a valid" in info.value.details()
