@@ -305,7 +305,8 @@ def _status(exc: grpc.RpcError) -> tuple[str, str]:
     return exc.code().name, (exc.details() or "")[:300]  # type: ignore[attr-defined]
 
 
-def _judge(outcome: Outcome, code: str, details: str, case: Case, timeout: float) -> None:
+def _judge(outcome: Outcome, code: str, details: str, case: Case, timeout: float, *, own_requests: bool = True
+           ) -> None:
     outcome.result, outcome.message = code, details
     if code == "DEADLINE_EXCEEDED" and outcome.seconds >= timeout - 0.5:
         outcome.result = "timeout"
@@ -320,7 +321,7 @@ def _judge(outcome: Outcome, code: str, details: str, case: Case, timeout: float
     elif case.refuse and outcome.result != "timeout" and outcome.seconds > REFUSAL_SECONDS:  # it waited
         outcome.violate("forbidden read", f"refused only after {outcome.seconds:.1f} s ({details[:120]}): the server "
                                           "opened what the input names (a socket, a file, a URL) before refusing")
-    if "Exception iterating requests" in details:  # the harness's own request generator failed
+    if own_requests and "Exception iterating requests" in details:  # the harness's request generator failed
         outcome.violate("harness error", details)
 
 
@@ -329,12 +330,15 @@ def run_grpc_case(case: Case, seeds: dict[str, Seed], others: list[Seed], server
     outcome = Outcome(case.index, case.target, "?")
     start = time.monotonic()
     try:
+        if case.target == "restore" and case.options.get("via_client"):
+            _restore_via_client(case, seeds, others, server, timeout, outcome)
+            return outcome
         if case.target == "restore":
             _restore_call(case, seeds, others, server.stub, timeout, outcome)
         elif case.target == "image":
             _image_call(case, seeds, others, server.stub, timeout, outcome)
         elif case.target == "frames":
-            _frames_call(case, server.stub, timeout, outcome, start)
+            _frames_call(case, server.stub, timeout, outcome)
         else:
             _wire_call(case, server, timeout, outcome)
         outcome.seconds = time.monotonic() - start
@@ -366,6 +370,51 @@ def _restore_call(case: Case, seeds: dict[str, Seed], others: list[Seed], stub: 
     elif decoded != frames_out and (config.output.container or "mpegts") in ("mpegts", "matroska", "mp4"):
         outcome.violate("bad answer", f"summary.frames_out {frames_out} but the output decodes to {decoded} frames")
     outcome.message = f"{frames_out} frames"
+
+
+def _restore_via_client(case: Case, seeds: dict[str, Seed], others: list[Seed], server: Server, timeout: float,
+                        outcome: Outcome) -> None:
+    """Restore through :class:`RestoreClient` (file in, file out): the client must raise only the
+    project's errors and leave no output and no partial file after a failure."""
+    import shutil
+
+    from stream_restore.client import RestoreClient
+    from stream_restore.errors import StreamRestoreError
+
+    data, _ = apply(seeds[case.seed], case.mutations, others)
+    folder = server.workdir.parent / "scratch" / f"client-{case.index}"
+    shutil.rmtree(folder, ignore_errors=True)
+    (folder / "out").mkdir(parents=True)
+    source = folder / f"input{seeds[case.seed].suffix}"
+    source.write_bytes(data)
+    output = folder / "out" / f"out{case.options['via_client']}"
+    o = case.options
+    config = pb.RestoreConfig(model=pb.ModelOptions(**o["model"]))
+    start = time.monotonic()
+    code, details = "OK", ""
+    try:
+        with RestoreClient(server.address, max_message_bytes=64 << 20) as client:
+            result = client.restore(source, output, config, timeout=timeout)
+        details = f"{result.summary.frames_out if result.summary else -1} frames"
+    except StreamRestoreError as exc:
+        text = str(exc)
+        match = re.search(r"\(([A-Z_]+)\)$", text)
+        code, details = (match.group(1), text) if match else (f"client {type(exc).__name__}", text)
+    except Exception as exc:  # anything else out of the client library is a bug
+        code, details = "client exception", f"{type(exc).__name__}: {exc}"
+        outcome.violate("client exception", details)
+    outcome.seconds = time.monotonic() - start
+    if code.startswith("client "):
+        outcome.result, outcome.message = code, details[:300]
+    else:
+        _judge(outcome, code, details[:300], case, timeout, own_requests=False)  # the client's requests
+    left = sorted(p.name for p in (folder / "out").iterdir())
+    if code == "OK" and left != [output.name]:
+        outcome.violate("partial output", f"OK left {left}")
+    elif code != "OK" and left:
+        outcome.violate("partial output", f"{code} left {left}")
+    if not outcome.violations:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _image_call(case: Case, seeds: dict[str, Seed], others: list[Seed], stub: pb_grpc.RestorerStub,
@@ -471,7 +520,7 @@ def _frame_messages(case: Case) -> Iterator[pb.FramesRequest]:
             yield pb.FramesRequest(reset=pb.Reset())
 
 
-def _frames_call(case: Case, stub: pb_grpc.RestorerStub, timeout: float, outcome: Outcome, start: float) -> None:
+def _frames_call(case: Case, stub: pb_grpc.RestorerStub, timeout: float, outcome: Outcome) -> None:
     requests = _Counted(_frame_messages(case))
     frames = 0
     parts: list[pb.RawFrame] = []

@@ -87,12 +87,24 @@ def _spec(fields: dict[str, object]) -> ClipSpec:
     return spec
 
 
+def _encoder_available(name: str) -> bool:
+    import av
+
+    try:
+        av.Codec(name, "w")
+    except (av.FFmpegError, ValueError):  # av.codec.codec.UnknownCodecError is a ValueError
+        return False
+    return True
+
+
 def build_seeds(folder: Path) -> list[Seed]:
     """Write (once) and read the video and image seeds under ``folder``; returns them in a fixed order."""
     folder.mkdir(parents=True, exist_ok=True)
     seeds: list[Seed] = []
     for name, (suffix, fields) in VIDEO_SEEDS.items():
         path = folder / f"{name}{suffix}"
+        if not _encoder_available(str(fields.get("codec", "libx264"))):
+            continue  # a PyAV build without this encoder: the other seeds still cover the container
         if not path.is_file():
             tmp = folder / f".{name}.tmp{suffix}"
             make_clip(tmp, _spec(dict(fields)))
