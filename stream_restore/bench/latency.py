@@ -26,17 +26,10 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
-import numpy as np
 
 __all__ = ["LIVE_TS_OPTIONS", "main", "parse_pes_starts"]
 
 LIVE_TS_OPTIONS = {"flush_packets": "1", "omit_video_pes_length": "0"}
-
-
-def _pattern(index: int, width: int, height: int) -> np.ndarray:
-    y, x = np.mgrid[0:height, 0:width]
-    img = np.stack([(x + 3 * index) % 256, (y + 5 * index) % 256, ((x + y) // 2 + index) % 256], axis=-1)
-    return img.astype(np.uint8)
 
 
 class _Collector:
@@ -90,6 +83,8 @@ def _start_server(model: str, threads: int | None) -> tuple[subprocess.Popen[str
 
 def _live_chunks(width: int, height: int, fps: int, frames: int, sent: list[float]) -> Iterator[bytes]:
     """Encode and send frames on a fixed cadence; ``sent[k]`` is when frame k's chunk was handed over."""
+    from ..media.samples import sample_frame
+
     sink = _Collector()
     # Explicit PES lengths let the server's demuxer hand over each frame without waiting for the next.
     out = av.open(sink, "w", format="mpegts", options=LIVE_TS_OPTIONS)  # type: ignore[arg-type]
@@ -97,7 +92,7 @@ def _live_chunks(width: int, height: int, fps: int, frames: int, sent: list[floa
     stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
     start = time.perf_counter() + 0.2
     for k in range(frames):
-        frame = av.VideoFrame.from_ndarray(_pattern(k, width, height), format="rgb24").reformat(format="yuv420p")
+        frame = av.VideoFrame.from_ndarray(sample_frame(k, width, height), format="rgb24").reformat(format="yuv420p")
         frame.pts, frame.time_base = k, Fraction(1, fps)
         out.mux(stream.encode(frame))
         due = start + k / fps
@@ -178,28 +173,17 @@ def measure_latency(model: str, width: int, height: int, fps: int, seconds: floa
     }
 
 
-def _clip(path: Path, width: int, height: int, frames: int) -> Path:
-    with av.open(str(path), "w", format="mpegts") as out:
-        stream = out.add_stream("libx264", rate=25, options={"preset": "veryfast"})
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        for k in range(frames):
-            frame = av.VideoFrame.from_ndarray(_pattern(k, width, height), format="rgb24").reformat(format="yuv420p")
-            frame.pts, frame.time_base = k, Fraction(1, 25)
-            out.mux(stream.encode(frame))
-        out.mux(stream.encode(None))
-    return path
-
-
 def measure_throughput(model: str, width: int, height: int, frames: int, rounds: int,
                        threads: int | None) -> dict[str, float]:
     from ..backends import BackendOptions
     from ..client import RestoreClient
     from ..config import EncodeOptions
+    from ..media.samples import write_sample_clip
     from ..pipeline import RestoreJob, restore
     from ..v1 import restore_pb2 as pb
 
     with tempfile.TemporaryDirectory() as tmp:
-        clip = _clip(Path(tmp) / "clip.ts", width, height, frames)
+        clip = write_sample_clip(Path(tmp) / "clip.ts", width=width, height=height, frames=frames, audio=False)
         job = RestoreJob(model=model, backend="torch", backend_options=BackendOptions(threads=threads),
                          encode=EncodeOptions(preset="veryfast"))
         config = pb.RestoreConfig(model=pb.ModelOptions(model=model),

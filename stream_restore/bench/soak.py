@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import math
 import subprocess
 import sys
 import tempfile
@@ -25,42 +24,15 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import av
 import grpc
-import numpy as np
 
-__all__ = ["ServerProbe", "SoakResult", "main", "run_soak", "write_clip"]
+__all__ = ["ServerProbe", "SoakResult", "main", "run_soak"]
 
 IDLE_SECONDS = 5.0
-
-
-def write_clip(path: Path, *, width: int, height: int, frames: int, fps: int = 25) -> Path:
-    """An MPEG-TS clip: H.264 of a moving pattern (one encoder thread, reproducible) and an AAC tone."""
-    with av.open(str(path), "w", format="mpegts") as out:
-        video = out.add_stream("libx264", rate=fps, options={"preset": "veryfast", "threads": "1"})
-        video.width, video.height, video.pix_fmt = width, height, "yuv420p"
-        audio = out.add_stream("aac", rate=48000)
-        audio.codec_context.layout = "stereo"
-        y, x = np.mgrid[0:height, 0:width]
-        for i in range(frames):
-            rgb = np.stack([(x * 2 + 3 * i) % 256, (y * 2 + 5 * i) % 256, ((x + y) + 7 * i) % 256], axis=-1)
-            frame = av.VideoFrame.from_ndarray(rgb.astype(np.uint8), format="rgb24").reformat(format="yuv420p")
-            frame.pts, frame.time_base = i, Fraction(1, fps)
-            out.mux(video.encode(frame))
-        out.mux(video.encode(None))
-        step, total = audio.codec_context.frame_size or 1024, round(frames / fps * 48000)
-        for start in range(0, total, step):
-            t = np.arange(start, min(start + step, total)) / 48000
-            tone = (0.2 * np.sin(2 * math.pi * 440 * t)).astype(np.float32)
-            samples = av.AudioFrame.from_ndarray(np.stack([tone, tone]), format="fltp", layout="stereo")
-            samples.sample_rate, samples.pts, samples.time_base = 48000, start, Fraction(1, 48000)
-            out.mux(audio.encode(samples))
-        out.mux(audio.encode(None))
-    return path
 
 
 class ServerProbe:
@@ -153,6 +125,7 @@ def run_soak(*, streams: int, seconds: float, server: str | None = None, server_
              threads: int | None = None, say: Any = print) -> SoakResult:
     """Run the soak and return its figures (``say`` gets the progress lines)."""
     from ..client import RestoreClient, file_chunks
+    from ..media.samples import write_sample_clip
     from ..v1 import restore_pb2 as pb
 
     process = None
@@ -166,7 +139,7 @@ def run_soak(*, streams: int, seconds: float, server: str | None = None, server_
     lock = threading.Lock()
     try:
         with tempfile.TemporaryDirectory(prefix="stream-restore-soak-") as tmp, RestoreClient(server) as client:
-            clip = write_clip(Path(tmp) / "clip.ts", width=size[0], height=size[1], frames=frames)
+            clip = write_sample_clip(Path(tmp) / "clip.ts", width=size[0], height=size[1], frames=frames)
             scale = next((m.scale for m in client.list_models() if m.name == model), 1) or 1
             expected = (size[0] * scale, size[1] * scale)
             result.start = probe.sample()

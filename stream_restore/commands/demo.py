@@ -8,19 +8,15 @@ client, writes the restored MP4 (fragmented, plays in any player) and stops the 
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import tempfile
 import time
-from fractions import Fraction
 from pathlib import Path
 
-import av
-import numpy as np
-
+from ..media.samples import write_sample_clip
 from ..option_values import DEFAULT_MODEL, parse_size
 
-__all__ = ["add_arguments", "make_sample", "run"]
+__all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -30,47 +26,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seconds", type=float, default=3.0, help="length of the sample clip (default 3)")
     parser.add_argument("--size", default="640x360", help="sample size WxH (default 640x360)")
     parser.add_argument("--keep-sample", help="also save the generated input clip here (.ts)")
-
-
-def _frame(index: int, width: int, height: int) -> np.ndarray:
-    """A moving pattern: drifting gradients, a bouncing square and thin lines (detail to restore)."""
-    y, x = np.mgrid[0:height, 0:width]
-    r = (x * 255 // max(width - 1, 1) + 4 * index) % 256
-    g = (y * 255 // max(height - 1, 1) + 2 * index) % 256
-    b = (((x // 8 + y // 8) % 2) * 160 + 40 + index) % 256
-    img = np.stack([r, g, b], axis=-1).astype(np.uint8)
-    side = max(4, min(width, height) // 5)
-    ox = int((width - side) * (0.5 + 0.5 * math.sin(index / 9)))
-    oy = int((height - side) * (0.5 + 0.5 * math.cos(index / 13)))
-    img[oy : oy + side, ox : ox + side] = (250, 250, 240)
-    img[:, (index * 5) % width] = 0
-    return img
-
-
-def make_sample(path: Path, *, seconds: float = 3.0, width: int = 640, height: int = 360, fps: int = 25) -> Path:
-    """Write an MPEG-TS sample clip: H.264 video with a moving pattern and an AAC tone."""
-    with av.open(str(path), "w", format="mpegts") as out:
-        video = out.add_stream("libx264", rate=fps, options={"preset": "veryfast", "crf": "23"})
-        video.width, video.height, video.pix_fmt = width, height, "yuv420p"
-        audio = out.add_stream("aac", rate=48000)
-        audio.codec_context.layout = "stereo"
-        frames = max(1, round(seconds * fps))
-        for i in range(frames):
-            frame = av.VideoFrame.from_ndarray(_frame(i, width, height), format="rgb24").reformat(format="yuv420p")
-            frame.pts = i
-            frame.time_base = Fraction(1, fps)
-            out.mux(video.encode(frame))
-        out.mux(video.encode(None))
-        rate, step, total = 48000, audio.codec_context.frame_size or 1024, int(seconds * 48000)
-        for start in range(0, total, step):
-            n = min(step, total - start)
-            t = np.arange(start, start + n) / rate
-            tone = (0.2 * np.sin(2 * math.pi * (330 + 110 * (t // 1)) * t)).astype(np.float32)
-            af = av.AudioFrame.from_ndarray(np.stack([tone, tone]), format="fltp", layout="stereo")
-            af.sample_rate, af.pts, af.time_base = rate, start, Fraction(1, rate)
-            out.mux(audio.encode(af))
-        out.mux(audio.encode(None))
-    return path
 
 
 def run(args: argparse.Namespace) -> int:
@@ -87,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="stream-restore-demo-") as tmp:
         sample = Path(args.keep_sample) if args.keep_sample else Path(tmp) / "sample.ts"
         t0 = time.perf_counter()
-        make_sample(sample, seconds=args.seconds, width=width, height=height)
+        write_sample_clip(sample, width=width, height=height, frames=max(1, round(args.seconds * 25)))
         say(f"generated a {args.seconds:g} s {width}x{height} sample clip with audio ({sample.stat().st_size // 1024} KiB)"
             f" in {time.perf_counter() - t0:.1f} s\n")
         config = ServerConfig(host="127.0.0.1", port=0, backend="torch", preload=(args.model,), max_streams=1)
