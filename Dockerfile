@@ -1,12 +1,17 @@
 # stream-restore server for an NVIDIA GPU host: CUDA + TensorRT base, the package, the gRPC server.
 #   docker build -t stream-restore .
-#   docker run --gpus all -p 50051:50051 -v $PWD/engines:/app/engines stream-restore
+#   echo "$(openssl rand -hex 32)" > tokens.txt
+#   docker run --gpus all -p 50051:50051 -v $PWD/tokens.txt:/run/secrets/stream-restore-tokens:ro \
+#              -v $PWD/engines:/app/engines stream-restore
+# Safe by default: every call needs a bearer token from /run/secrets/stream-restore-tokens (the
+# server does not start without that file). For TLS add --tls-cert/--tls-key (and --tls-client-ca
+# for mutual TLS) after the image name; metrics listen on the container's loopback unless you add
+# --metrics-host 0.0.0.0 (they carry no auth: expose them only to a trusted network).
 # Mount engines/ to keep built TensorRT engines across restarts (builds take minutes per shape).
 FROM nvcr.io/nvidia/tensorrt:25.01-py3
 
 ENV PYTHONUNBUFFERED=1 \
-    PIP_NO_CACHE_DIR=1 \
-    STREAM_RESTORE_ENGINE_DIR=/app/engines
+    PIP_NO_CACHE_DIR=1
 
 WORKDIR /app
 COPY pyproject.toml README.md ./
@@ -29,4 +34,6 @@ ch=grpc.insecure_channel('127.0.0.1:50051'); \
 r=g.HealthStub(ch).Check(h.HealthCheckRequest(service=''), timeout=4); \
 sys.exit(0 if r.status==h.HealthCheckResponse.SERVING else 1)"
 
-ENTRYPOINT ["stream-restore", "serve", "--host", "0.0.0.0", "--port", "50051", "--device", "cuda", "--backend", "auto", "--metrics-port", "9090"]
+ENTRYPOINT ["stream-restore", "serve", "--host", "0.0.0.0", "--port", "50051", "--device", "cuda", "--backend", "auto", \
+            "--token-file", "/run/secrets/stream-restore-tokens", "--engine-cache-dir", "/app/engines/cache", \
+            "--metrics-port", "9090"]

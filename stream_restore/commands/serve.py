@@ -15,6 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..errors import ConfigError
+
 __all__ = ["add_arguments", "build_config", "run"]
 
 
@@ -28,6 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     net.add_argument("--tls-client-ca", help="PEM CA that client certificates must chain to (mutual TLS)")
     net.add_argument("--token-file", help="file of accepted bearer tokens, one per line")
     net.add_argument("--metrics-port", type=int, help="serve Prometheus metrics over HTTP on this port")
+    net.add_argument("--metrics-host", help="address of the metrics endpoint, which has no auth (default 127.0.0.1)")
+    net.add_argument("--allow-insecure", action="store_true",
+                     help="listen on a non-loopback address with neither TLS nor tokens (refused otherwise)")
     lim = parser.add_argument_group("limits")
     lim.add_argument("--max-streams", type=int, help="concurrent Restore/RestoreFrames calls (default 4)")
     lim.add_argument("--max-size", help="largest input frame, WxH (default 8192x8192)")
@@ -35,6 +40,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     lim.add_argument("--max-message-bytes", type=int, help="largest gRPC message (default 8 MiB)")
     lim.add_argument("--idle-timeout", type=float, help="drop a stream silent this long, seconds (default 60)")
     lim.add_argument("--grace-period", type=float, help="seconds running streams get at shutdown (default 10)")
+    lim.add_argument("--min-input-rate", type=float,
+                     help="bytes/s a stream must average while the server waits for it (default 1024)")
+    lim.add_argument("--max-call-seconds", type=float, help="wall-clock budget of one stream (default unlimited)")
+    lim.add_argument("--max-images", type=int, help="concurrent RestoreImage calls (default 2)")
+    lim.add_argument("--max-image-pixels", type=int, help="largest decoded RestoreImage input (default 4096x4096)")
     eng = parser.add_argument_group("models")
     eng.add_argument("--preload", action="append", help="load this model at start (repeatable)")
     eng.add_argument("--device", help="cpu, cuda or cuda:N (default cpu)")
@@ -42,6 +52,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     eng.add_argument("--precision", choices=["fp32", "fp16", "bf16"])
     eng.add_argument("--threads", type=int, help="CPU inference threads per engine")
     eng.add_argument("--tile-max-pixels", type=int, help="tile frames above this many input pixels")
+    eng.add_argument("--allow-backend", action="append",
+                     help="a backend clients may ask for besides --backend (repeatable; default none)")
+    eng.add_argument("--max-engines", type=int, help="engines kept loaded, least recently used closed first (default 4)")
+    eng.add_argument("--engine-cache-dir",
+                     help="ONNX exports and TensorRT engines (default: a private folder removed at exit)")
     parser.add_argument("--log-json", action="store_true", help="structured logs, one JSON object per line")
 
 
@@ -58,14 +73,38 @@ def build_config(args: argparse.Namespace) -> Any:
         "max_message_bytes": args.max_message_bytes, "idle_timeout": args.idle_timeout,
         "grace_period": args.grace_period, "device": args.device, "backend": args.backend,
         "precision": args.precision, "threads": args.threads, "tile_max_pixels": args.tile_max_pixels,
+        "metrics_host": args.metrics_host, "min_input_rate": args.min_input_rate,
+        "max_call_seconds": args.max_call_seconds, "max_images": args.max_images,
+        "max_image_pixels": args.max_image_pixels, "max_engines": args.max_engines,
+        "engine_cache_dir": args.engine_cache_dir,
     }
     if args.preload:
         flags["preload"] = tuple(args.preload)
+    if args.allow_backend:
+        flags["allowed_backends"] = tuple(args.allow_backend)
     if args.max_size:
         width, height = parse_size(args.max_size)
         flags.update(max_width=width, max_height=height, max_pixels=width * height)
     settings.update({k: v for k, v in flags.items() if v is not None})
-    return merge_config(settings)
+    config = merge_config(settings)
+    if not (config.tls or config.tokens or _is_loopback(config.host) or args.allow_insecure
+            or settings.get("allow_insecure")):
+        raise ConfigError(
+            f"refusing to serve on {config.host} without authentication: give --token-file or --tls-cert/--tls-key "
+            "(mutual TLS with --tls-client-ca), or --allow-insecure where the network itself is trusted"
+        )
+    return config
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host in ("localhost", "ip6-localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to any interface
 
 
 async def _serve(config: Any) -> None:

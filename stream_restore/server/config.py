@@ -151,7 +151,7 @@ def merge_config(settings: dict[str, Any]) -> ServerConfig:
     (input limits), ``tls_cert``/``tls_key``/``tls_client_ca`` and ``token_file`` (paths).
     """
     names = {f.name for f in fields(ServerConfig)} - {"tls", "limits", "tokens"}
-    unknown = set(settings) - names - _LIMIT_KEYS - _PATH_KEYS - {"tokens"}
+    unknown = set(settings) - names - _LIMIT_KEYS - _PATH_KEYS - {"tokens", "allow_insecure"}
     if unknown:
         raise ConfigError(f"unknown server settings: {', '.join(sorted(unknown))}")
     values: dict[str, Any] = {k: v for k, v in settings.items() if k in names and v is not None}

@@ -125,3 +125,21 @@ def test_sigterm_ends_busy_streams_that_outlive_the_grace_period_with_unavailabl
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_serve_refuses_an_open_address_without_authentication(tmp_path: Path) -> None:
+    import argparse
+
+    from stream_restore.commands.serve import add_arguments, build_config
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    with pytest.raises(ConfigError, match="without authentication"):
+        build_config(parser.parse_args(["--host", "0.0.0.0"]))
+    tokens = tmp_path / "tokens.txt"
+    tokens.write_text("secret\n")
+    assert build_config(parser.parse_args(["--host", "0.0.0.0", "--token-file", str(tokens)])).tokens == {"secret"}
+    assert build_config(parser.parse_args(["--host", "0.0.0.0", "--allow-insecure"])).host == "0.0.0.0"
+    assert build_config(parser.parse_args(["--host", "::1"])).metrics_host == "127.0.0.1"
+    config = build_config(parser.parse_args(["--allow-backend", "onnxruntime", "--engine-cache-dir", str(tmp_path)]))
+    assert config.allowed_backends == ("onnxruntime",) and config.engine_cache_dir == str(tmp_path)
