@@ -21,10 +21,11 @@ from pathlib import Path
 
 from .cases import GRPC_TARGETS, TARGETS, Case, make_case, pinned_cases
 from .cli_target import CliWorker, run_cli_case
-from .grpc_target import CanaryListener, Server, run_grpc_case
+from .grpc_target import run_grpc_case
 from .mutate import apply
 from .outcome import Outcome, Violation
 from .seeds import Seed, build_seeds, corpus_digest, server_canaries, text_seeds
+from .server import CanaryListener, Server
 
 __all__ = ["FuzzOptions", "Report", "run_fuzz"]
 

@@ -10,7 +10,8 @@ import pytest
 
 from .cases import PINNED_BASE, TARGETS, make_case, pinned_cases
 from .cli_target import run_cli_case
-from .mutate import OPS, Mutation, apply, ebml_elements, mp4_boxes
+from .fields import ebml_elements, mp4_boxes
+from .mutate import OPS, Mutation, apply
 from .seeds import build_seeds, png_with_size
 
 
