@@ -122,11 +122,12 @@ def _start_server(streams: int, model: str, threads: int | None) -> tuple[subpro
 
 def run_soak(*, streams: int, seconds: float, server: str | None = None, server_pid: int | None = None,
              model: str = "bicubic-x2", size: tuple[int, int] = (160, 96), frames: int = 50, interval: float = 10.0,
-             threads: int | None = None, say: Any = print) -> SoakResult:
+             threads: int | None = None, token: str | None = None, say: Any = print) -> SoakResult:
     """Run the soak and return its figures (``say`` gets the progress lines)."""
     from ..client import RestoreClient, file_chunks
     from ..media.samples import write_sample_clip
     from ..v1 import restore_pb2 as pb
+    from ..v1 import restore_pb2_grpc as pb_grpc
 
     process = None
     if server is None:
@@ -138,7 +139,9 @@ def run_soak(*, streams: int, seconds: float, server: str | None = None, server_
     result = SoakResult(streams, seconds)
     lock = threading.Lock()
     try:
-        with tempfile.TemporaryDirectory(prefix="stream-restore-soak-") as tmp, RestoreClient(server) as client:
+        metadata = (("authorization", f"Bearer {token}"),) if token else ()
+        with tempfile.TemporaryDirectory(prefix="stream-restore-soak-") as tmp, \
+                RestoreClient(server, token=token) as client:
             clip = write_sample_clip(Path(tmp) / "clip.ts", width=size[0], height=size[1], frames=frames)
             scale = next((m.scale for m in client.list_models() if m.name == model), 1) or 1
             expected = (size[0] * scale, size[1] * scale)
@@ -149,17 +152,22 @@ def run_soak(*, streams: int, seconds: float, server: str | None = None, server_
             deadline = t0 + seconds
 
             def stream(number: int) -> None:
-                with RestoreClient(server) as own:  # a connection per stream, as separate clients have
-                    run_stream(number, own)
+                # a connection per stream, as separate clients have (gRPC would share one subchannel)
+                options = [("grpc.use_local_subchannel_pool", 1), ("grpc.max_receive_message_length", 64 << 20)]
+                with grpc.insecure_channel(server, options=options) as channel:
+                    run_stream(number, pb_grpc.RestorerStub(channel))
 
-            def run_stream(number: int, client: RestoreClient) -> None:
+            def run_stream(number: int, stub: pb_grpc.RestorerStub) -> None:
                 config = pb.RestoreConfig(model=pb.ModelOptions(model=model),
                                           output=pb.OutputOptions(container="mpegts", preset="veryfast"))
                 while time.monotonic() < deadline:
                     out = bytearray()
                     summary = None
+                    requests = [pb.RestoreRequest(config=config),
+                                *(pb.RestoreRequest(chunk=c) for c in file_chunks(clip))]
                     try:
-                        for response in client.stream(config, file_chunks(clip), timeout=max(60.0, 4 * seconds)):
+                        for response in stub.Restore(iter(requests), timeout=max(60.0, 4 * seconds),
+                                                     metadata=metadata):
                             kind = response.WhichOneof("kind")
                             if kind == "chunk":
                                 out += response.chunk
@@ -242,6 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frames", type=int, default=50, help="clip frames (default 50, 2 s)")
     parser.add_argument("--interval", type=float, default=10.0, help="seconds between progress lines (default 10)")
     parser.add_argument("--threads", type=int, help="inference threads of the server it starts")
+    parser.add_argument("--token", help="bearer token for --server")
     args = parser.parse_args(argv)
     if args.streams < 1 or args.minutes <= 0:
         parser.error("--streams must be at least 1 and --minutes positive")
@@ -251,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"invalid --size {args.size!r} (expected WxH)")
     result = run_soak(streams=args.streams, seconds=args.minutes * 60, server=args.server, server_pid=args.server_pid,
                       model=args.model, size=(width, height), frames=args.frames, interval=args.interval,
-                      threads=args.threads, say=lambda line: print(line, flush=True))
+                      threads=args.threads, token=args.token, say=lambda line: print(line, flush=True))
     print(result.summary(), flush=True)
     return 1 if result.failed else 0
 
