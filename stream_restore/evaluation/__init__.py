@@ -12,7 +12,7 @@ The protocol, so that figures are comparable with the literature:
 * Video clips are built deterministically from the shared footage (:mod:`.video`); their table
   adds ``tDiff``, the mean |(out_t - out_{t-1}) - (gt_t - gt_{t-1})| in 0..255 units (flicker).
 
-Modules: :mod:`.metrics` (pure functions), :mod:`.images` (8-bit I/O), :mod:`.datasets` and
+Modules: :mod:`.metrics` (pure functions), :mod:`.benchmark_images` (8-bit I/O), :mod:`.datasets` and
 :mod:`.video` (samples), :mod:`.runner` (model over a dataset), :mod:`.command` (the CLI),
 :mod:`.card` (model cards from these figures).
 """

@@ -26,8 +26,8 @@ from ..backends import BackendOptions, create_backend
 from ..frames import ColorInfo, Frame
 from ..media.images import write_image
 from ..models.registry import get_spec
+from .benchmark_images import gray_from_rgb
 from .datasets import Sample, default_data_dir, gopro_samples, sisr_samples
-from .images import gray_from_rgb
 from .metrics import psnr, rgb_to_y, sharpness
 from .runner import restore_clip
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 
 from ..errors import ConfigError
-from .images import read_image, to_model_input
+from .benchmark_images import read_image, to_model_input
 
 __all__ = [
     "DATASETS",

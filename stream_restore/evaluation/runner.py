@@ -20,8 +20,8 @@ from ..backends import Backend
 from ..errors import ConfigError
 from ..frames import Frame
 from ..pipeline.session import StreamSession
+from .benchmark_images import gray_from_rgb, im2uint8
 from .datasets import Sample
-from .images import gray_from_rgb, quantize
 from .metrics import align_upto_shift, image_scores, shave, temporal_difference
 
 __all__ = ["EvalResult", "evaluate", "restore_clip"]
@@ -84,7 +84,7 @@ def evaluate(backend: Backend, dataset: str, samples: Sequence[Sample]) -> EvalR
         with torch.inference_mode():
             restored = restore_clip(backend, sample.inputs)
         seconds += time.perf_counter() - start
-        out = quantize(restored)
+        out = im2uint8(restored)
         if sample.target.shape[1] == 1:
             out = torch.stack([gray_from_rgb(frame) for frame in out])
         if out.shape != sample.target.shape:

@@ -26,8 +26,8 @@ from ..training.camera import random_path, render_clip
 from ..training.degradations import h264_roundtrip
 from ..training.footage import decode_frames
 from ..training.resize import imresize
+from .benchmark_images import im2uint8, read_image
 from .datasets import Sample, _require_dir
-from .images import quantize, read_image
 
 __all__ = ["BLUR_FRAMES", "CLIP_FRAMES", "GT_SIZE", "blurred_clips", "video_samples"]
 
@@ -43,7 +43,7 @@ _CRF = {"video-crf23": 23, "video-crf30": 30}
 @functools.lru_cache(maxsize=4)
 def _decoded_ground_truth(path: Path, frames: int) -> torch.Tensor:
     """(T, 3, 360, 640) uint8: the source frames at :data:`GT_SIZE`, shared by every scale."""
-    return quantize(decode_frames(path, frames, size=GT_SIZE)).to(torch.uint8)
+    return im2uint8(decode_frames(path, frames, size=GT_SIZE)).to(torch.uint8)
 
 
 def _ground_truth(path: Path, scale: int, frames: int) -> torch.Tensor:
@@ -79,8 +79,8 @@ def blurred_clips(
     rendered = render_clip(image.float(), path, times, _BLUR_WINDOW).reshape(
         frames, sub, 3, _BLUR_WINDOW, _BLUR_WINDOW
     )
-    blurred = quantize(rendered.mean(dim=1)) / 255.0
-    sharp = quantize(rendered[:, sub // 2]) / 255.0
+    blurred = im2uint8(rendered.mean(dim=1)) / 255.0
+    sharp = im2uint8(rendered[:, sub // 2]) / 255.0
     return blurred.float(), sharp.float()
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 
 from ..errors import ConfigError
-from .images import training_images
+from .stills import training_images
 
 __all__ = ["Recipe", "Stage", "load_recipe", "make_sampler", "recipe_names"]
 
@@ -134,7 +134,7 @@ def make_sampler(recipe: Recipe, scale: int, data_root: Path) -> Sampler:
         )
     if recipe.kind == "deblur":
         from .degradations import load_kernel_bank
-        from .images import levin_kernels
+        from .stills import levin_kernels
 
         kernel_dir = data_root / "deblur" / "kernels"
         bank = load_kernel_bank(kernel_dir / "kernels_12.mat", exclude=levin_kernels(data_root))

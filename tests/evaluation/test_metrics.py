@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from stream_restore.errors import InputError
-from stream_restore.evaluation.images import gray_from_rgb, quantize
+from stream_restore.evaluation.benchmark_images import gray_from_rgb, im2uint8
 from stream_restore.evaluation.metrics import (
     align_upto_shift,
     image_scores,
@@ -124,7 +124,7 @@ def test_gray_from_rgb_is_exact_for_equal_channels() -> None:
 
 def test_quantize_rounds_half_up_and_clamps() -> None:
     x = torch.tensor([-0.1, 0.5 / 255, 1.49 / 255, 1.0, 1.3])
-    assert quantize(x).tolist() == [0.0, 1.0, 1.0, 255.0, 255.0]
+    assert im2uint8(x).tolist() == [0.0, 1.0, 1.0, 255.0, 255.0]
 
 
 def test_temporal_difference_sees_flicker_that_psnr_does_not() -> None:

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from stream_restore.errors import ConfigError, InputError
-from stream_restore.evaluation.images import read_image
+from stream_restore.evaluation.benchmark_images import read_image
 from stream_restore.models.bicubic import BicubicUpsample
 from stream_restore.training.resize import KERNELS, imresize, resize_matrix
 

@@ -16,7 +16,7 @@ import torch
 
 from ..errors import InputError
 
-__all__ = ["gray_from_rgb", "quantize", "read_image", "to_model_input"]
+__all__ = ["gray_from_rgb", "im2uint8", "read_image", "to_model_input"]
 
 
 def read_image(path: Path) -> torch.Tensor:
@@ -39,8 +39,9 @@ def to_model_input(codes: torch.Tensor) -> torch.Tensor:
     return (rgb.to(torch.float32) / 255.0).contiguous()
 
 
-def quantize(rgb: torch.Tensor) -> torch.Tensor:
-    """Float RGB in [0, 1] -> float64 code values rounded as MATLAB ``im2uint8`` does (0..255)."""
+def im2uint8(rgb: torch.Tensor) -> torch.Tensor:
+    """Float RGB in [0, 1] -> float64 code values rounded as MATLAB ``im2uint8`` does (0..255, half up;
+    training's ``degradations.quantize`` instead stays in [0, 1] and rounds half to even)."""
     return torch.floor(rgb.detach().to(torch.float64).clamp(0.0, 1.0) * 255.0 + 0.5)
 
 
