@@ -30,6 +30,11 @@ class Limits:
             raise ConfigError("limits must be positive")
 
 
+MIN_BITRATE = 10_000  # bits per second; below this no encoder makes a picture
+MAX_BITRATE = 2_000_000_000  # bits per second; FFmpeg encoders keep rates in 32-bit fields
+MAX_GOP = 100_000  # frames between keyframes
+
+
 @dataclass(frozen=True)
 class EncodeOptions:
     """How the restored video is encoded. ``None`` fields take per-codec defaults (media.codecs)."""
@@ -48,8 +53,11 @@ class EncodeOptions:
     def __post_init__(self) -> None:
         if self.crf is not None and not 0 <= self.crf <= 63:
             raise ConfigError(f"--crf must be within 0..63, got {self.crf}")
-        if self.bitrate is not None and self.bitrate <= 0:
-            raise ConfigError("bitrate must be positive")
+        if self.bitrate is not None and not MIN_BITRATE <= self.bitrate <= MAX_BITRATE:
+            raise ConfigError(f"bitrate must be within {MIN_BITRATE} and {MAX_BITRATE} bits per second "
+                              f"(10 kbit/s to 2 Gbit/s), got {self.bitrate}")
+        if self.gop is not None and not 0 <= self.gop <= MAX_GOP:
+            raise ConfigError(f"gop must be within 0..{MAX_GOP} frames (0: the encoder's default), got {self.gop}")
         if self.frame_rate is not None and self.frame_rate <= 0:
             raise ConfigError("frame rate must be positive")
         if self.image_quality is not None and not 1 <= self.image_quality <= 100:

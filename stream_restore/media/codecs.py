@@ -7,7 +7,9 @@ combination is a :class:`ConfigError`, never a silent substitution.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -18,9 +20,11 @@ from ..frames import ColorInfo
 
 __all__ = [
     "IMAGE_EXTENSIONS",
+    "OUTPUT_ENCODERS",
     "VIDEO_CONTAINERS",
     "EncoderSettings",
     "container_for",
+    "nvenc_usable",
     "resolve_encoder",
 ]
 
@@ -66,6 +70,40 @@ _QUALITY: dict[str, tuple[str, int, str | None]] = {
     "av1_nvenc": ("cq", 28, "p5"),
 }
 _LOSSLESS = {"ffv1"}
+# What --codec / OutputOptions.codec may name (after aliases): the encoders this module configures.
+OUTPUT_ENCODERS: frozenset[str] = frozenset(_QUALITY) | _LOSSLESS
+
+_X26X_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
+                 "placebo")
+_NVENC_PRESETS = ("p1", "p2", "p3", "p4", "p5", "p6", "p7", "default", "slow", "medium", "fast", "hp", "hq", "bd",
+                  "ll", "llhq", "llhp", "lossless", "losslesshp")
+# encoder -> accepted presets (VP9's preset is its cpu-used, SVT-AV1's a number)
+_PRESETS: dict[str, tuple[str, ...]] = {
+    "libx264": _X26X_PRESETS,
+    "libx265": _X26X_PRESETS,
+    "libvpx-vp9": tuple(str(n) for n in range(-8, 9)),
+    "libsvtav1": tuple(str(n) for n in range(-2, 14)),
+    **{name: _NVENC_PRESETS for name in ("h264_nvenc", "hevc_nvenc", "av1_nvenc")},
+}
+_TUNES: dict[str, frozenset[str]] = {
+    "libx264": frozenset({"film", "animation", "grain", "stillimage", "psnr", "ssim", "fastdecode", "zerolatency"}),
+    "libx265": frozenset({"psnr", "ssim", "grain", "zerolatency", "fastdecode", "animation"}),
+}
+_MAX_QUALITY = {"libx264": 51, "libx265": 51, "h264_nvenc": 51, "hevc_nvenc": 51, "av1_nvenc": 63,
+                "libvpx-vp9": 63, "libsvtav1": 63}
+
+
+@functools.cache
+def nvenc_usable(name: str) -> bool:
+    """Whether NVENC encoder ``name`` opens on this host (an NVIDIA GPU and driver); tried once."""
+    try:
+        ctx = av.CodecContext.create(name, "w")
+        ctx.width, ctx.height, ctx.pix_fmt = 256, 256, "yuv420p"  # type: ignore[attr-defined]
+        ctx.time_base = Fraction(1, 25)
+        ctx.open()
+    except (av.FFmpegError, ValueError, OSError):
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -131,11 +169,42 @@ def _default_pix_fmt(codec: av.Codec, source: ColorInfo) -> str:
     return supported[0]
 
 
+def _check_options(name: str, options: EncodeOptions) -> None:
+    """Refuse, naming the field, what the encoder would only reject once frames arrive."""
+    if name not in OUTPUT_ENCODERS:
+        choices = "h264, hevc, vp9, av1, ffv1, h264_nvenc, hevc_nvenc, av1_nvenc"
+        raise ConfigError(f"codec: {options.codec or name!r} is not an output codec stream-restore writes; "
+                          f"use one of: {choices}")
+    if options.preset:
+        presets = _PRESETS.get(name)
+        if presets is None:
+            raise ConfigError(f"preset: encoder {name} has no presets")
+        if options.preset not in presets:
+            raise ConfigError(f"preset: {options.preset!r} is not a preset of {name}; use one of: {' '.join(presets)}")
+    if options.tune:
+        tunes = _TUNES.get(name)
+        if tunes is None:
+            raise ConfigError(f"tune: encoder {name} has no tunings (tune applies to libx264 and libx265)")
+        wanted = [part.strip() for part in options.tune.split(",")]
+        if not all(part in tunes for part in wanted):
+            raise ConfigError(f"tune: {options.tune!r} is not a tuning of {name}; use one of: {' '.join(sorted(tunes))}")
+    top = _MAX_QUALITY.get(name)
+    if options.crf is not None and top is not None and options.crf > top:
+        raise ConfigError(f"crf: {name} takes 0..{top}, got {options.crf}")
+    if name.endswith("_nvenc") and not nvenc_usable(name):
+        raise ConfigError(f"codec: {name} needs an NVIDIA GPU with NVENC, and none is usable on this host; "
+                          "use h264, hevc or av1")
+
+
 def resolve_encoder(options: EncodeOptions, container: str, source: ColorInfo) -> EncoderSettings:
-    """Encoder name, pixel format and private options for ``options`` writing into ``container``."""
+    """Encoder name, pixel format and private options for ``options`` writing into ``container``.
+
+    Every option is checked here, before any frame is encoded: ConfigError names the field.
+    """
     default = next((enc for fmt, enc in VIDEO_CONTAINERS.values() if fmt == container), "libx264")
     name = _ALIASES.get((options.codec or default).lower(), (options.codec or default).lower())
     codec = _encoder(name)
+    _check_options(name, options)
     supported = {f.name for f in codec.video_formats or []}
     if options.pix_fmt:
         if supported and options.pix_fmt not in supported:
@@ -160,11 +229,7 @@ def resolve_encoder(options: EncodeOptions, container: str, source: ColorInfo) -
             private["rc"] = "vbr"
     elif name in _LOSSLESS:
         private.update({"level": "3", "slicecrc": "1", "slices": "4", "g": "1"})
-    elif options.preset:
-        raise ConfigError(f"encoder {name} has no presets")
     if options.tune:
-        if name not in ("libx264", "libx265"):
-            raise ConfigError(f"encoder {name} has no tunings (tune applies to libx264 and libx265)")
         private["tune"] = options.tune
     if name == "libx265":
         private["x265-params"] = "log-level=error"

@@ -28,7 +28,7 @@ from ..errors import InputError, StreamRestoreError
 from ..frames import ColorInfo, Frame, StreamInfo
 from .codecs import EncoderSettings, check_encodable_size, resolve_encoder
 from .convert import tensor_to_frame
-from .errors import output_error
+from .errors import input_error, output_error
 
 __all__ = ["VideoWriter"]
 
@@ -152,6 +152,11 @@ class VideoWriter:
 
     def _add_copy(self, source: av.stream.Stream) -> None:
         codec = source.codec_context.name
+        if source.type == "audio" and not getattr(source.codec_context, "sample_rate", 0):
+            # Muxers refuse the header ("sample rate not set"): the input's fault, not the output's.
+            self._warn(f"audio stream #{source.index} ({codec}) declares no sample rate; it is left out "
+                       "(damaged input)")
+            return
         supported = self._supported()
         if codec in supported:
             target = self._out.add_stream_from_template(source)
@@ -236,11 +241,26 @@ class VideoWriter:
             assert copied.resampler is not None
             decoder = cast(AudioCodecContext, copied.source.codec_context)
             target = cast(AudioStream, copied.target)
-            for frame in decoder.decode(packet):
+            try:
+                frames = decoder.decode(packet)
+            except av.FFmpegError:  # a damaged audio packet: skipped, as the reader skips video ones
+                self._drop(copied, f"damaged packets of {copied.source.type} stream #{copied.source.index} "
+                                   "were skipped")
+                return
+            for frame in frames:
                 for resampled in copied.resampler.resample(frame):
                     self._out.mux(target.encode(resampled))
-        except av.FFmpegError as exc:
-            raise output_error(self.name, exc) from None
+        except av.ArgumentError:  # the muxer refused the packet (its timestamps): dropped like those above
+            self._drop(copied, f"{copied.source.type} stream #{copied.source.index}: dropped packets the "
+                               f"{self.container_format} muxer refuses (damaged timestamps)")
+        except av.FFmpegError as exc:  # copied data is the input's: a fault in it is an input error
+            raise input_error(f"{self.name}: {copied.source.type} stream #{copied.source.index} of the input",
+                              exc) from None
+
+    def _drop(self, copied: _CopiedStream, warning: str) -> None:
+        if not copied.dropped:
+            self._warn(warning)
+        copied.dropped += 1
 
     def _goes_backwards(self, copied: _CopiedStream, packet: av.Packet) -> bool:
         """A packet whose dts is not after the previous one (damaged or concatenated input): muxers

@@ -271,3 +271,34 @@ def test_partial_files_of_killed_runs_are_removed_and_live_ones_kept(clip, tmp_p
     assert (tmp_path / "out.mkv").exists()
     assert not stale.exists() and not legacy.exists()
     assert live.exists() and other.exists()
+
+
+@pytest.mark.parametrize(("flags", "field"), [
+    (["--preset", "bogus"], "preset"), (["--codec", "mpeg2video"], "codec"), (["--codec", "mjpeg"], "codec"),
+    (["--bitrate", "1"], "bitrate"), (["--bitrate", str(2**62)], "bitrate"),
+])
+def test_unusable_encoder_options_are_refused_up_front(clip, tmp_path, capsys, flags, field):
+    code, err = run_cli(capsys, clip("in.mkv"), tmp_path / "out.mkv", *flags)
+    assert_clean_failure(tmp_path, code, err, field)
+
+
+def test_damaged_audio_being_reencoded_is_skipped_not_an_output_error(clip, tmp_path, capsys):
+    """AAC into WebM is re-encoded to Opus: a damaged AAC packet failed the run as an output error."""
+    src = clip("in.mp4", frames=25, audio=("aac",))
+    bad = tmp_path / "bad.mp4"
+    rng = random.Random(1)
+    with av.open(str(src)) as inp, av.open(str(bad), "w") as out:
+        targets = {s.index: out.add_stream_from_template(s) for s in inp.streams}
+        for packet in inp.demux():
+            if not packet.size:
+                continue
+            data = bytearray(bytes(packet))
+            if packet.stream.type == "audio" and len(data) > 8:
+                for _ in range(len(data) // 4):
+                    data[rng.randrange(len(data))] = rng.randrange(256)
+            copy = av.Packet(bytes(data))
+            copy.pts, copy.dts, copy.time_base = packet.pts, packet.dts, packet.time_base
+            copy.stream = targets[packet.stream.index]
+            out.mux(copy)
+    code = main(["restore", str(bad), str(tmp_path / "out.webm"), "-m", "identity", "--quiet"])
+    assert code == 0, capsys.readouterr().err

@@ -54,3 +54,36 @@ def test_bad_pix_fmt_and_codec():
         resolve_encoder(EncodeOptions(pix_fmt="rgb24"), "mp4", EIGHT)
     with pytest.raises(UnsupportedError, match="not available"):
         resolve_encoder(EncodeOptions(codec="nosuchcodec"), "mp4", EIGHT)
+
+
+@pytest.mark.parametrize(("options", "field"), [
+    ({"preset": "bogus"}, "preset"), ({"codec": "hevc", "preset": "bogus"}, "preset"),
+    ({"codec": "ffv1", "preset": "fast"}, "preset"), ({"codec": "av1", "preset": "99"}, "preset"),
+    ({"tune": "bogus"}, "tune"), ({"codec": "vp9", "tune": "film"}, "tune"),
+    ({"codec": "mpeg2video"}, "codec"), ({"codec": "mjpeg"}, "codec"), ({"codec": "png"}, "codec"),
+    ({"codec": "rawvideo"}, "codec"), ({"crf": 60}, "crf"),
+])
+def test_unusable_options_are_config_errors_naming_the_field(options, field):
+    """Found only at encode time these were INTERNAL errors; they are the caller's, said up front."""
+    with pytest.raises(ConfigError, match=f"^{field}"):
+        resolve_encoder(EncodeOptions(**options), "matroska", EIGHT)
+
+
+@pytest.mark.parametrize("bitrate", [1, 9_999, 2**62])
+def test_absurd_bitrates_are_refused(bitrate):
+    with pytest.raises(ConfigError, match="bitrate"):
+        EncodeOptions(bitrate=bitrate)
+
+
+def test_nvenc_without_a_usable_gpu_is_a_config_error(monkeypatch):
+    from stream_restore.media import codecs
+
+    monkeypatch.setattr(codecs, "nvenc_usable", lambda name: False)
+    with pytest.raises(ConfigError, match=r"^codec: h264_nvenc needs an NVIDIA GPU"):
+        resolve_encoder(EncodeOptions(codec="nvenc"), "mp4", EIGHT)
+
+
+def test_valid_presets_and_tunes_pass():
+    assert resolve_encoder(EncodeOptions(preset="veryfast", tune="film,fastdecode"), "mp4", EIGHT).options["tune"]
+    assert resolve_encoder(EncodeOptions(codec="vp9", preset="6"), "webm", EIGHT).options["cpu-used"] == "6"
+    assert resolve_encoder(EncodeOptions(codec="av1", preset="10"), "matroska", EIGHT)
