@@ -23,25 +23,29 @@ from tests.conftest import make_clip
 
 class _Recorder(http.server.BaseHTTPRequestHandler):
     requests: ClassVar[list[str]] = []
+    pages: ClassVar[dict[str, bytes]] = {}  # path -> body served; anything else is a 404
 
     def do_GET(self) -> None:
         type(self).requests.append(self.path)
-        self.send_response(404)
+        body = type(self).pages.get(self.path)
+        self.send_response(404 if body is None else 200)
+        self.send_header("Content-Length", str(len(body or b"")))
         self.end_headers()
+        self.wfile.write(body or b"")
 
     def log_message(self, *args: object) -> None:
         pass
 
 
 @pytest.fixture
-def http_server() -> Iterator[tuple[str, list[str]]]:
-    """A loopback HTTP server; the list holds the paths it was asked for."""
-    handler = type("Handler", (_Recorder,), {"requests": []})
+def http_server() -> Iterator[tuple[str, list[str], dict[str, bytes]]]:
+    """A loopback HTTP server: its base URL, the paths it was asked for, the pages it serves."""
+    handler = type("Handler", (_Recorder,), {"requests": [], "pages": {}})
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", handler.requests
+        yield f"http://127.0.0.1:{server.server_address[1]}", handler.requests, handler.pages
     finally:
         server.shutdown()
         server.server_close()
@@ -75,7 +79,7 @@ def _refused_inputs(base: str, secret: Path) -> dict[str, bytes]:
 
 @pytest.mark.parametrize("kind", ["hls", "hls-master", "dash", "concat", "concat-absolute", "sdp", "ffmetadata"])
 def test_client_bytes_of_a_referencing_format_are_refused_unread(kind, http_server, secret):
-    base, requests = http_server
+    base, requests, _ = http_server
     data = _refused_inputs(base, secret)[kind]
     with pytest.raises(InputError) as caught:
         VideoReader(io.BytesIO(data))
@@ -86,7 +90,7 @@ def test_client_bytes_of_a_referencing_format_are_refused_unread(kind, http_serv
 @pytest.mark.parametrize("fmt", ["hls", "concat", "sdp", "rtsp", "image2", "lavfi", "ffmetadata", "tty",
                                  "video4linux2", "mpegtsraw", "no-such-demuxer"])
 def test_client_cannot_name_a_demuxer_outside_the_allow_list(fmt, http_server, secret):
-    base, requests = http_server
+    base, requests, _ = http_server
     payloads = {"lavfi": b"movie=secret.ts", "image2": b"secret.%02d.png", "hls": _refused_inputs(base, secret)["hls"]}
     with pytest.raises(UnsupportedError, match="not accepted from a client stream"):
         VideoReader(io.BytesIO(payloads.get(fmt, b"ffconcat version 1.0\nfile secret.ts\n")), format=fmt)
@@ -94,7 +98,7 @@ def test_client_cannot_name_a_demuxer_outside_the_allow_list(fmt, http_server, s
 
 
 def test_local_file_disguised_as_video_does_not_pull_other_files(secret, tmp_path, http_server):
-    base, requests = http_server
+    base, requests, _ = http_server
     for kind, data in _refused_inputs(base, secret).items():
         disguised = tmp_path / f"{kind}.mp4"
         disguised.write_bytes(data)
@@ -130,3 +134,17 @@ def test_policies_name_what_they_allow():
     local = LOCAL_FILE.demuxers()
     assert "avi" in local and "mpegts" in local and not {"hls", "concat", "image2", "lavfi", "sdp"} & set(local)
     assert CLIENT_STREAM.open_options(None)["protocol_whitelist"] == ""
+
+
+def test_a_remote_playlist_cannot_name_local_files(http_server, secret):
+    """An operator's URL may be HLS, but the playlist it serves reaches no file on this machine."""
+    base, requests, handler_pages = http_server
+    handler_pages["/list.m3u8"] = (f"#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.0,\nfile://{secret}\n"
+                                   f"#EXTINF:2.0,\n{secret}\n#EXT-X-ENDLIST\n").encode()
+    with pytest.raises(InputError):  # the secret is a readable clip: opening would have succeeded
+        VideoReader(f"{base}/list.m3u8")
+    assert requests[0] == "/list.m3u8"  # a bare path resolves against the playlist's host, not the disk
+    handler_pages["/good.m3u8"] = f"#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.0,\n{base}/seg.ts\n#EXT-X-ENDLIST\n".encode()
+    handler_pages["/seg.ts"] = secret.read_bytes()
+    with VideoReader(f"{base}/good.m3u8") as reader:  # segments over the network are fine
+        assert reader.info.width == 64
