@@ -62,7 +62,7 @@ class ServerConfig:
     max_raw_frame_bytes: int = 64 * 1024 * 1024  # one RestoreFrames frame (all its parts)
     max_images: int = 2  # concurrent RestoreImage calls
     max_image_pixels: int = 4096 * 4096  # decoded RestoreImage input, checked in the header first
-    max_image_output_pixels: int = 8192 * 8192  # restored RestoreImage output
+    max_image_output_pixels: int = 4096 * 4096  # restored RestoreImage output
     image_tile_pixels: int = 1024 * 1024  # images are restored in tiles of at most this many input pixels
     # Engines: the backends a client may ask for (empty = only ``backend``), the most engines kept
     # loaded (least recently used idle ones are closed first), and where exports and TensorRT

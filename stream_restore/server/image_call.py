@@ -17,8 +17,10 @@ from fractions import Fraction
 from ..config import Limits
 from ..errors import ConfigError, InputError, LimitExceededError
 from ..frames import Frame, StreamInfo
+from ..media.decode import check_frame_size
 from ..media.images import encode_image
-from ..media.still import decode_image
+from ..media.still import decode_image, image_header
+from ..models.registry import get_spec
 from ..pipeline import RestoreJob, drive
 from .state import ServerState
 
@@ -95,6 +97,15 @@ def restore_image(state: ServerState, data: bytes, model: str, backend: str, til
         raise ConfigError("quality must be within 1..100")
     limits = image_limits(state)
     start = time.perf_counter()
+    header = image_header(data, "image")
+    scale = get_spec(model).scale
+    if header.width and header.height:
+        check_frame_size(header.width, header.height, limits, "image")
+    if header.width and header.height and header.width * header.height * scale * scale > limits.max_output_pixels:
+        raise LimitExceededError(  # refused from the header: nothing decoded
+            f"image: {header.width}x{header.height} x{scale} would be {header.width * scale}x{header.height * scale}, "
+            f"over the output limit of {limits.max_output_pixels} pixels"
+        )
     image = decode_image(data, limits, "image")
     frame = Frame(data=image.data, pts=0, time_base=Fraction(1, 25), index=0)
     info = StreamInfo(width=frame.width, height=frame.height, time_base=Fraction(1, 25), frame_rate=None,

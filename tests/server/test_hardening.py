@@ -189,3 +189,30 @@ def test_metrics_listen_on_loopback_even_when_the_service_listens_everywhere(mak
     with make_server(host="0.0.0.0", metrics_port=0) as running:
         host, _port = running.server._http.server_address[:2]
     assert host == "127.0.0.1"
+
+
+def _zero_png(width: int, height: int) -> bytes:
+    import av
+    import numpy as np
+
+    codec = av.CodecContext.create("png", "w")
+    codec.width, codec.height, codec.pix_fmt = width, height, "rgb24"  # type: ignore[attr-defined]
+    frame = av.VideoFrame.from_ndarray(np.zeros((height, width, 3), np.uint8), format="rgb24")
+    return b"".join(bytes(p) for p in [*codec.encode(frame), *codec.encode(None)])
+
+
+def test_image_bombs_are_refused_from_the_header_before_decoding(make_server) -> None:
+    """A 112 KB all-zero 8192x4352 PNG used to take the server from 0.3 to 2.75 GB (identity)."""
+    with make_server(max_image_pixels=1024 * 1024, max_image_output_pixels=1024 * 1024) as running:
+        with grpc.insecure_channel(running.address, options=[("grpc.max_send_message_length", 1 << 24)]) as channel:
+            stub = pb_grpc.RestorerStub(channel)
+            for model, size, text in (("identity", (2048, 1024), "exceeds the limit"),
+                                      ("bicubic-x2", (1024, 512), "over the output limit")):
+                request = pb.ImageRequest(image=_zero_png(*size), model=pb.ModelOptions(model=model))
+                with pytest.raises(grpc.RpcError) as info:
+                    stub.RestoreImage(request, timeout=30)
+                assert info.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, info.value.details()
+                assert text in info.value.details()
+            ok = stub.RestoreImage(pb.ImageRequest(image=_zero_png(512, 512), model=pb.ModelOptions(model="bicubic-x2")),
+                                   timeout=60)
+            assert (ok.width, ok.height) == (1024, 1024)
