@@ -113,6 +113,10 @@ class Report:
                 shown.append(self.server_samples[-1])
             peak = max(self.server_peak, *(s[1] for s in self.server_samples))
             parts.append(f"server RSS over time (peak {peak >> 20} MiB; t: RSS MiB / threads / fds):")
+            highest = sorted((c for c in self.checks if "peak RSS" in c.message),
+                             key=lambda c: -int(c.message.split()[2]))[:3]
+            if highest:
+                parts.append("  highest batch peaks: " + "; ".join(c.message for c in highest))
             parts.append("  " + "  ".join(f"{t:.0f}s:{rss >> 20}/{thr}/{fds}" for t, rss, thr, fds in shown))
             calls = sum(1 for x in self.outcomes if x.target != "cli")
             if len(self.server_samples) > 2 and calls >= 200:
@@ -206,7 +210,9 @@ def run_fuzz(options: FuzzOptions) -> Report:
                 batch = cases[at : at + options.batch]
                 report.outcomes.extend(pool.map(run_one, batch))
                 if grpc_used and any(c.target in GRPC_TARGETS for c in batch):
-                    report.checks.append(server.check(listener, seeds, options.timeout))
+                    check = server.check(listener, seeds, options.timeout)
+                    check.message += f" in inputs {batch[0].index}..{batch[-1].index}"
+                    report.checks.append(check)
                 elapsed = time.monotonic() - t0
                 report.cli_samples.append((elapsed, sum(w.memory() for w in all_workers)))
                 bad = len(report.violations())

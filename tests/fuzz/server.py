@@ -213,6 +213,7 @@ class Server:
         rss, _, _ = self.sample()
         peak, self.window_peak = max(rss, self.window_peak), 0
         self.peak_rss = max(self.peak_rss, peak)
+        outcome.message = f"peak RSS {peak >> 20} MiB"
         if peak > self.rss_limit:
             outcome.violate("rss", f"server RSS reached {peak >> 20} MiB (now {rss >> 20} MiB), over the bound of "
                                    f"{self.rss_limit >> 20} MiB")
