@@ -46,13 +46,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cli-subprocess", action="store_true",
                         help="run each CLI input as its own 'python -m stream_restore restore' (slow, ~3 s each)")
     parser.add_argument("--replay", help="only these case numbers, comma-separated")
+    parser.add_argument("--reduce", action="store_true",
+                        help="after the run, drop the mutations the first failing case of each class does not need")
     parser.add_argument("--save", type=Path, help="write the inputs of failing and replayed cases here")
     parser.add_argument("--workdir", type=Path, help="keep seeds, the server folder and scratch files here")
     args = parser.parse_args(argv)
     replay = tuple(int(x) for x in args.replay.split(",")) if args.replay else ()
     options = FuzzOptions(seed=args.seed, count=args.count, start=args.start, targets=args.target, jobs=args.jobs,
                           timeout=args.timeout, batch=args.batch, rss_limit_mb=args.rss_limit_mb, replay=replay,
-                          pinned=not args.no_pinned, cli_subprocess=args.cli_subprocess, workdir=args.workdir,
+                          pinned=not args.no_pinned, cli_subprocess=args.cli_subprocess, reduce=args.reduce,
+                          workdir=args.workdir,
                           save=args.save,
                           progress=lambda line: print(line, flush=True))
     report = run_fuzz(options)

@@ -16,7 +16,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .cases import GRPC_TARGETS, TARGETS, Case, make_case, pinned_cases
@@ -44,6 +44,7 @@ class FuzzOptions:
     replay: tuple[int, ...] = ()  # run only these case indices
     pinned: bool = True  # run the pinned cases (one per known defect class) first
     cli_subprocess: bool = False  # each CLI input in its own process (slow) instead of a worker
+    reduce: bool = False  # after the run, drop what a failing case does not need (first case per class)
     workdir: Path | None = None  # seeds, server folder, scratch (a temporary folder if None)
     save: Path | None = None  # write the inputs of failing (and replayed) cases here
     progress: Callable[[str], None] | None = None
@@ -63,6 +64,7 @@ class Report:
     server_starts: int = 0
     server_peak: int = 0  # sampled every 0.2 s, between the samples shown
     cli_restarts: int = 0
+    reduced: dict[int, Case] = field(default_factory=dict)  # failing case -> its reduced form
 
     def violations(self) -> list[tuple[Outcome, Violation]]:
         return [(o, v) for o in (*self.outcomes, *self.checks) for v in o.violations]
@@ -97,6 +99,8 @@ class Report:
             lines.append(f"      {first.detail[:300]}")
             if first_outcome.index >= 0:
                 lines.append(f"      case: {self.cases[first_outcome.index].describe()[:300]}")
+                if first_outcome.index in self.reduced:
+                    lines.append(f"      reduced: {self.reduced[first_outcome.index].describe()[:300]}")
                 lines.append(f"      reproduce: {self.reproduce(first_outcome.index)}")
         slowest = sorted(self.outcomes, key=lambda x: -x.seconds)[:5]
         lines.append("slowest inputs: " + ", ".join(f"#{x.index} {x.target} {x.result} {x.seconds:.1f} s"
@@ -221,6 +225,8 @@ def run_fuzz(options: FuzzOptions) -> Report:
         if grpc_used:  # RSS after five idle seconds
             time.sleep(5)
             server.sample()
+        if options.reduce:
+            report.reduced = _reduce_all(report, run_one, say)
     finally:
         report.seconds = time.monotonic() - t0
         report.server_samples = list(server.samples)
@@ -236,6 +242,30 @@ def run_fuzz(options: FuzzOptions) -> Report:
         if owned:
             shutil.rmtree(workdir, ignore_errors=True)
     return report
+
+
+def _reduce_all(report: Report, run_one: Callable[[Case], Outcome], say: Callable[[str], None]) -> dict[int, Case]:
+    """For the first case of each violation class: drop mutations one at a time while the class stays."""
+    firsts: dict[str, Outcome] = {}
+    for outcome, violation in report.violations():
+        if outcome.index >= 0 and outcome.index in report.cases:
+            firsts.setdefault(f"{outcome.target} {violation.kind}", outcome)
+    reduced: dict[int, Case] = {}
+    for name, outcome in firsts.items():
+        case = report.cases[outcome.index]
+        kind = name.split(" ", 1)[1]
+        mutations = list(case.mutations)
+        at = 0
+        while at < len(mutations) and len(mutations) > 0:
+            trial = replace(case, mutations=mutations[:at] + mutations[at + 1 :])
+            if any(v.kind == kind for v in run_one(trial).violations):
+                mutations = trial.mutations
+            else:
+                at += 1
+        if len(mutations) < len(case.mutations):
+            reduced[case.index] = replace(case, mutations=mutations)
+            say(f"reduced #{case.index} ({name}): {len(case.mutations)} -> {len(mutations)} mutations")
+    return reduced
 
 
 def _warm(worker: CliWorker, seed: Seed, workdir: Path) -> None:
