@@ -11,6 +11,7 @@ import grpc
 import pytest
 
 from stream_restore.backends import BackendOptions
+from stream_restore.bench.image_memory import zero_png
 from stream_restore.errors import LimitExceededError, PermissionDeniedError
 from stream_restore.server.engines import EnginePool
 from stream_restore.server.pipes import InputPace
@@ -191,16 +192,6 @@ def test_metrics_listen_on_loopback_even_when_the_service_listens_everywhere(mak
     assert host == "127.0.0.1"
 
 
-def _zero_png(width: int, height: int) -> bytes:
-    import av
-    import numpy as np
-
-    codec = av.CodecContext.create("png", "w")
-    codec.width, codec.height, codec.pix_fmt = width, height, "rgb24"  # type: ignore[attr-defined]
-    frame = av.VideoFrame.from_ndarray(np.zeros((height, width, 3), np.uint8), format="rgb24")
-    return b"".join(bytes(p) for p in [*codec.encode(frame), *codec.encode(None)])
-
-
 def test_image_bombs_are_refused_from_the_header_before_decoding(make_server) -> None:
     """A 112 KB all-zero 8192x4352 PNG used to take the server from 0.3 to 2.75 GB (identity)."""
     with make_server(max_image_pixels=1024 * 1024, max_image_output_pixels=1024 * 1024) as running:
@@ -208,11 +199,11 @@ def test_image_bombs_are_refused_from_the_header_before_decoding(make_server) ->
             stub = pb_grpc.RestorerStub(channel)
             for model, size, text in (("identity", (2048, 1024), "exceeds the limit"),
                                       ("bicubic-x2", (1024, 512), "over the output limit")):
-                request = pb.ImageRequest(image=_zero_png(*size), model=pb.ModelOptions(model=model))
+                request = pb.ImageRequest(image=zero_png(*size), model=pb.ModelOptions(model=model))
                 with pytest.raises(grpc.RpcError) as info:
                     stub.RestoreImage(request, timeout=30)
                 assert info.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, info.value.details()
                 assert text in info.value.details()
-            ok = stub.RestoreImage(pb.ImageRequest(image=_zero_png(512, 512), model=pb.ModelOptions(model="bicubic-x2")),
+            ok = stub.RestoreImage(pb.ImageRequest(image=zero_png(512, 512), model=pb.ModelOptions(model="bicubic-x2")),
                                    timeout=60)
             assert (ok.width, ok.height) == (1024, 1024)
