@@ -54,8 +54,8 @@ OUTPUT_CONTAINERS = {".ts": "mpegts", ".m2ts": "mpegts", ".mkv": "matroska", ".m
 
 def error_from_rpc(error: grpc.RpcError) -> StreamRestoreError:
     """The project's exception for a failed call (the server's message kept)."""
-    code = error.code() if hasattr(error, "code") else grpc.StatusCode.UNKNOWN  # type: ignore[attr-defined]
-    details = error.details() if hasattr(error, "details") else str(error)  # type: ignore[attr-defined]
+    code = error.code() if hasattr(error, "code") else grpc.StatusCode.UNKNOWN
+    details = error.details() if hasattr(error, "details") else str(error)
     kind = error_for_status(code)
     return kind(f"server: {details} ({code.name})")
 
@@ -90,7 +90,7 @@ def remux_chunks(source: str, *, container: str = "mpegts", input_format: str | 
     options = {"flush_packets": "1"}
     if container == "mpegts":  # explicit PES lengths: the server demuxes each frame without waiting for the next
         options["omit_video_pes_length"] = "0"
-    out = av.open(sink, "w", format=container, options=options)  # type: ignore[arg-type]
+    out = av.open(sink, "w", format=container, options=options)
     try:
         mapping: dict[int, av.stream.Stream] = {}
         for stream in inp.streams:
@@ -307,7 +307,8 @@ class RestoreClient:
         request = pb.ImageRequest(image=image, model=pb.ModelOptions(model=model, tile_max_pixels=tile_max_pixels),
                                   output_format=output_format, quality=quality)
         try:
-            return self.stub.RestoreImage(request, timeout=timeout, metadata=self.metadata)
+            response: pb.ImageResponse = self.stub.RestoreImage(request, timeout=timeout, metadata=self.metadata)
+            return response
         except grpc.RpcError as exc:
             raise error_from_rpc(exc) from None
 
@@ -319,7 +320,9 @@ class RestoreClient:
 
     def server_info(self, *, timeout: float | None = 10.0) -> pb.ServerInfo:
         try:
-            return self.stub.GetServerInfo(pb.GetServerInfoRequest(), timeout=timeout, metadata=self.metadata)
+            info: pb.ServerInfo = self.stub.GetServerInfo(pb.GetServerInfoRequest(), timeout=timeout,
+                                                          metadata=self.metadata)
+            return info
         except grpc.RpcError as exc:
             raise error_from_rpc(exc) from None
 

@@ -178,7 +178,7 @@ def run(args: argparse.Namespace) -> int:
             for variant in variants:
                 local = peak.local()
                 try:
-                    row = bench_backend(spec, variant, base, width, height, peak=peak.best, **bench)  # type: ignore[arg-type]
+                    row = bench_backend(spec, variant, base, width, height, peak=peak.best, **bench)
                 except Exception as exc:  # a backend missing here is a line in the table, not a crash
                     failures += 1
                     row = BenchRow(
@@ -208,7 +208,7 @@ def run(args: argparse.Namespace) -> int:
                         kind="peer",
                         note="Real-ESRGAN SRVGGNetCompact architecture, random weights",
                         **bench,
-                    )  # type: ignore[arg-type]
+                    )
                 except Exception as exc:
                     row = BenchRow(
                         "peer", peer.name, variant, f"{width}x{height}", note=f"failed: {exc}"[:200]

@@ -87,7 +87,7 @@ def _live_chunks(width: int, height: int, fps: int, frames: int, sent: list[floa
 
     sink = _Collector()
     # Explicit PES lengths let the server's demuxer hand over each frame without waiting for the next.
-    out = av.open(sink, "w", format="mpegts", options=LIVE_TS_OPTIONS)  # type: ignore[arg-type]
+    out = av.open(sink, "w", format="mpegts", options=LIVE_TS_OPTIONS)
     stream = out.add_stream("libx264", rate=fps, options={"preset": "ultrafast", "tune": "zerolatency", "g": str(fps)})
     stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
     start = time.perf_counter() + 0.2

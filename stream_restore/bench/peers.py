@@ -41,7 +41,8 @@ class SRVGGNetCompact(nn.Module):
         self.upsampler = nn.PixelShuffle(scale)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.upsampler(self.body(x)) + F.interpolate(x, scale_factor=self.scale, mode="nearest")
+        detail: torch.Tensor = self.upsampler(self.body(x))
+        return detail + F.interpolate(x, scale_factor=self.scale, mode="nearest")
 
 
 def _seeded_srvgg(scale: int) -> nn.Module:

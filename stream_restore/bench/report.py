@@ -43,7 +43,7 @@ def markdown_table(rows: Iterable[dict[str, object]]) -> str:
             )
             continue
         spread = (
-            f"{row['ms_min']:.0f}-{row['ms_max']:.0f}" if row.get("ms_min") is not None else "-"  # type: ignore[str-format]
+            f"{row['ms_min']:.0f}-{row['ms_max']:.0f}" if row.get("ms_min") is not None else "-"
         )
         lines.append(
             f"| {row['kind']} | {row['model']} | {row['backend']} | {row['size']} | "

@@ -175,7 +175,7 @@ def run_soak(*, streams: int, seconds: float, server: str | None = None, server_
                                 summary = response.summary
                         code = "OK"
                     except grpc.RpcError as exc:
-                        code = exc.code().name  # type: ignore[attr-defined]
+                        code = exc.code().name
                     problem = _check_output(bytes(out), frames, expected) if code == "OK" else None
                     if code == "OK" and summary is None:
                         problem = "no summary"

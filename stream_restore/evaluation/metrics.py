@@ -94,7 +94,7 @@ def _filter_valid(x: torch.Tensor) -> torch.Tensor:
     Same result as the reference's ``filter2(window, x, 'valid')`` (the window is symmetric);
     shifted sums are much faster than float64 ``conv2d`` on CPU.
     """
-    g = _gaussian_taps().tolist()
+    g: list[float] = _gaussian_taps().tolist()
     h, w = x.shape[-2] - _SSIM_SIZE + 1, x.shape[-1] - _SSIM_SIZE + 1
     rows = x[..., 0:h, :] * g[0]
     for k in range(1, _SSIM_SIZE):
@@ -119,7 +119,7 @@ def ssim(a: torch.Tensor, b: torch.Tensor, peak: float = 255.0) -> float:
     n = x.shape[0]
     # One filtering pass over the five maps the statistics need.
     filtered = _filter_valid(torch.cat([x, y, x * x, y * y, x * y]))
-    mu_x, mu_y, exx, eyy, exy = filtered.split(n)
+    mu_x, mu_y, exx, eyy, exy = torch.split(filtered, n)
     sxx = exx - mu_x * mu_x
     syy = eyy - mu_y * mu_y
     sxy = exy - mu_x * mu_y
