@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -75,6 +76,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             else logging.ERROR if quiet else logging.WARNING,
             format="stream-restore: %(levelname)s: %(message)s",
         )
+        # SVT-AV1 prints its banner and warnings straight to stderr (not through FFmpeg's log): errors
+        # only unless -v. The one environment setting made here, at the edge.
+        os.environ.setdefault("SVT_LOG", "3" if args.verbose else "1")
         return int(args._run(args))
     except StreamRestoreError as exc:
         sys.stderr.write(f"stream-restore: error: {exc}\n")

@@ -8,6 +8,7 @@ combination is a :class:`ConfigError`, never a silent substitution.
 from __future__ import annotations
 
 import functools
+import io
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -71,7 +72,7 @@ _QUALITY: dict[str, tuple[str, int, str | None]] = {
 }
 _LOSSLESS = {"ffv1"}
 # What --codec / OutputOptions.codec may name (after aliases): the encoders this module configures.
-OUTPUT_ENCODERS: frozenset[str] = frozenset(_QUALITY) | _LOSSLESS
+OUTPUT_ENCODERS: frozenset[str] = frozenset(_QUALITY) | _LOSSLESS | {"rawvideo"}  # rawvideo: uncompressed
 
 _X26X_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
                  "placebo")
@@ -91,6 +92,31 @@ _TUNES: dict[str, frozenset[str]] = {
 }
 _MAX_QUALITY = {"libx264": 51, "libx265": 51, "h264_nvenc": 51, "hevc_nvenc": 51, "av1_nvenc": 63,
                 "libvpx-vp9": 63, "libsvtav1": 63}
+
+
+# MPEG-TS has stream types for these video codecs only (FFmpeg's muxer writes others as private
+# data no demuxer reads back as video); the muxer has no codec table to ask.
+_MPEGTS_VIDEO = frozenset({"h264", "hevc"})
+
+
+@functools.cache
+def _muxer_codecs(container: str) -> frozenset[str]:
+    """Codec names the muxer can signal (avformat_query_codec), empty where it cannot tell."""
+    try:
+        with av.open(io.BytesIO(), "w", format=container) as out:
+            return frozenset(out.supported_codecs)
+    except (av.FFmpegError, ValueError):
+        return frozenset()
+
+
+def _check_container(name: str, codec: av.Codec, container: str) -> None:
+    """Refuse an encoder whose stream the container cannot signal (the output would hold no video)."""
+    kind = codec.canonical_name
+    takes = kind in _MPEGTS_VIDEO if container == "mpegts" else (kind in _muxer_codecs(container)
+                                                                 or not _muxer_codecs(container))
+    if not takes:
+        raise ConfigError(f"codec: {name} cannot be stored in {container} (nothing could read the video back); "
+                          "choose another codec, or a container that takes it (.mkv takes all of them)")
 
 
 @functools.cache
@@ -172,7 +198,7 @@ def _default_pix_fmt(codec: av.Codec, source: ColorInfo) -> str:
 def _check_options(name: str, options: EncodeOptions) -> None:
     """Refuse, naming the field, what the encoder would only reject once frames arrive."""
     if name not in OUTPUT_ENCODERS:
-        choices = "h264, hevc, vp9, av1, ffv1, h264_nvenc, hevc_nvenc, av1_nvenc"
+        choices = "h264, hevc, vp9, av1, ffv1, rawvideo, h264_nvenc, hevc_nvenc, av1_nvenc"
         raise ConfigError(f"codec: {options.codec or name!r} is not an output codec stream-restore writes; "
                           f"use one of: {choices}")
     if options.preset:
@@ -205,6 +231,7 @@ def resolve_encoder(options: EncodeOptions, container: str, source: ColorInfo) -
     name = _ALIASES.get((options.codec or default).lower(), (options.codec or default).lower())
     codec = _encoder(name)
     _check_options(name, options)
+    _check_container(name, codec, container)
     supported = {f.name for f in codec.video_formats or []}
     if options.pix_fmt:
         if supported and options.pix_fmt not in supported:

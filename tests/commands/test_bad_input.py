@@ -302,3 +302,11 @@ def test_damaged_audio_being_reencoded_is_skipped_not_an_output_error(clip, tmp_
             out.mux(copy)
     code = main(["restore", str(bad), str(tmp_path / "out.webm"), "-m", "identity", "--quiet"])
     assert code == 0, capsys.readouterr().err
+
+
+def test_av1_encoder_banner_stays_out_of_quiet_output(clip, tmp_path):
+    """SVT-AV1 writes its banner to stderr itself (about 25 lines); --quiet promises silence."""
+    result = _run_cli_process(clip("in.mkv", frames=4), tmp_path / "out.mkv", "-m", "identity", "--codec", "av1",
+                              "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip() == ""
