@@ -152,14 +152,15 @@ def cli_argv(case: Case, source: Path, output: Path) -> list[str]:
 
 
 def _frames_in(path: Path) -> int:
-    with av.open(str(path)) as container:
+    # MPEG-TS named: FFmpeg's probe gives up with "End of file" on some valid TS files of 10 packets
+    with av.open(str(path), format="mpegts" if path.suffix == ".ts" else None) as container:
         return sum(1 for _ in container.decode(video=0))
 
 
 def run_cli_case(case: Case, seeds: dict[str, Seed], others: list[Seed], worker: CliWorker, scratch: Path,
                  timeout: float) -> Outcome:
     data, _ = apply(seeds[case.seed], case.mutations, others)
-    folder = scratch / f"cli-{case.index}"
+    folder = scratch / f"cli-{case.index}{case.options.get('scratch', '')}"
     _remove(folder)  # a replay starts clean (stale files of a killed run are the CLI's business)
     in_dir, out_dir = folder / "in", folder / "out"
     in_dir.mkdir(parents=True, exist_ok=True)

@@ -127,7 +127,7 @@ def _restore_via_client(case: Case, seeds: dict[str, Seed], others: list[Seed], 
     from stream_restore.errors import StreamRestoreError
 
     data, _ = apply(seeds[case.seed], case.mutations, others)
-    folder = server.workdir.parent / "scratch" / f"client-{case.index}"
+    folder = server.workdir.parent / "scratch" / f"client-{case.index}{case.options.get('scratch', '')}"
     shutil.rmtree(folder, ignore_errors=True)
     (folder / "out").mkdir(parents=True)
     source = folder / f"input{seeds[case.seed].suffix}"

@@ -40,7 +40,7 @@ class FuzzOptions:
     timeout: float = 30.0  # seconds per input (CLI exit, gRPC deadline)
     batch: int = 25  # inputs between two server checks
     budget: float | None = None  # seconds: start no batch after this (the short run's safety net)
-    rss_limit_mb: int = 1536  # server RSS bound
+    rss_limit_mb: int = 2560  # server RSS bound: docs/service.md's worst case of the defaults (2.2 GiB) + 15 %
     replay: tuple[int, ...] = ()  # run only these case indices
     pinned: bool = True  # run the pinned cases (one per known defect class) first
     cli_subprocess: bool = False  # each CLI input in its own process (slow) instead of a worker
@@ -257,9 +257,10 @@ def _reduce_all(report: Report, run_one: Callable[[Case], Outcome], say: Callabl
         mutations = list(case.mutations)
         at = 0
         while at < len(mutations) and len(mutations) > 0:
-            trial = replace(case, mutations=mutations[:at] + mutations[at + 1 :])
+            trial = replace(case, mutations=mutations[:at] + mutations[at + 1 :],
+                            options={**case.options, "scratch": "reduce"})  # keep the failing case's files
             if any(v.kind == kind for v in run_one(trial).violations):
-                mutations = trial.mutations
+                mutations = list(trial.mutations)
             else:
                 at += 1
         if len(mutations) < len(case.mutations):
