@@ -20,7 +20,7 @@ from ..recipe import Recipe, Stage
 
 STAGES = (
     Stage("flow", "flow", steps=3000, lr=0.0, flow_lr=2e-3, warmup=100),
-    Stage("window", "window", steps=1500, lr=2e-4, flow_lr=2e-5, flow_weight=0.1),
+    Stage("window", "window", steps=600, lr=2e-4, flow_lr=2e-5, flow_weight=0.1),
     Stage("recurrent", "recurrent", steps=12000, lr=1e-4, flow_lr=1e-5, flow_weight=0.05),
 )
 
