@@ -215,6 +215,8 @@ class VideoWriter:
         av_frame.time_base = frame.time_base
         try:
             self._out.mux(self._video.encode(av_frame))
+        except av.ArgumentError as exc:
+            raise self._refused(exc) from None
         except av.FFmpegError as exc:
             raise output_error(self.name, exc) from None
         self.frames_written += 1
@@ -302,7 +304,13 @@ class VideoWriter:
             self._out.close()
         except av.FFmpegError as exc:
             self.abort()
-            raise output_error(self.name, exc) from None
+            raise (self._refused(exc) if isinstance(exc, av.ArgumentError) else output_error(self.name, exc)) from None
+
+    def _refused(self, exc: av.FFmpegError) -> StreamRestoreError:
+        """The muxer refusing a packet (EINVAL) once the options were checked up front: the input's
+        timestamps or stream parameters (a timeline jumping 1,000 hours ahead) cannot be written."""
+        return input_error(f"{self.name}: the muxer refuses the input's timestamps or stream parameters "
+                           "(damaged input)", exc)
 
     def abort(self) -> None:
         """Release the container without finishing it (the caller discards the output)."""
