@@ -8,6 +8,7 @@ repacked by swscale into the nearest planar layout, which changes no colour.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 import av
 import numpy as np
@@ -21,6 +22,8 @@ from . import colour, kernels
 from .colour import rgb_to_codes
 
 __all__ = [
+    "DecodePlan",
+    "EncodePlan",
     "color_info_for",
     "frame_to_tensor",
     "planar_layout",
@@ -112,29 +115,110 @@ def _plane_dtype(bits: int) -> np.dtype:
     return np.dtype(np.uint8) if bits <= 8 else np.dtype("<u2")
 
 
+@dataclass(frozen=True)
+class DecodePlan:
+    """How the frames of one stream become RGB tensors, worked out once (layout, depth, matrix).
+
+    A reader keeps one per stream and rebuilds it only when :meth:`fits` says a frame differs in
+    pixel format, colour description or size (a mid-stream format change).
+    """
+
+    key: tuple[str, int, int, int]  # pixel format, colorspace, range, height: what the plan depends on
+    kind: str  # "yuv", "rgb" or "gray"
+    planar: str  # the planar format read (frames in another layout are repacked first)
+    bits: int
+    color: ColorInfo
+    params: colour.ConversionParams | None  # YUV only
+
+    @classmethod
+    def for_frame(cls, frame: VideoFrame, color: ColorInfo | None = None) -> DecodePlan:
+        color = color or color_info_for(frame)
+        kind, planar, bits, _ = planar_layout(frame.format)
+        params = colour.conversion_params(color) if kind == "yuv" else None
+        return cls(_decode_key(frame), kind, planar, bits, color, params)
+
+    def fits(self, frame: VideoFrame) -> bool:
+        return _decode_key(frame) == self.key
+
+    def to_tensor(self, frame: VideoFrame, *, compiled: bool = False) -> torch.Tensor:
+        """The frame as float32 RGB (3, H, W) in [0, 1]; ``compiled`` uses :mod:`.kernels`."""
+        if frame.format.name != self.planar:
+            if frame.format.has_palette or any(c.is_alpha for c in frame.format.components):
+                log.debug("dropping alpha / palette of %s frame", frame.format.name)
+            frame = frame.reformat(format=self.planar)
+        dtype = _plane_dtype(self.bits)
+        count = 1 if self.kind == "gray" else 3
+        planes = [torch.from_numpy(plane_array(p, dtype, p.height, p.width)) for p in frame.planes[:count]]
+        if self.params is not None:
+            convert = kernels.yuv_to_rgb_planes if compiled else colour.yuv_to_rgb_planes
+            return convert(planes[0], planes[1], planes[2], self.params)
+        scale = float((1 << self.bits) - 1)
+        if self.kind == "gray":
+            return (planes[0].float() / scale).expand(3, frame.height, frame.width).contiguous()
+        g, b, r = planes  # gbrp plane order
+        return torch.stack([r, g, b]).float() / scale
+
+
+def _decode_key(frame: VideoFrame) -> tuple[str, int, int, int]:
+    return frame.format.name, int(frame.colorspace), int(frame.color_range), frame.height
+
+
 def frame_to_tensor(frame: VideoFrame, color: ColorInfo | None = None, *, compiled: bool = False) -> torch.Tensor:
     """Decoded frame -> float32 RGB (3, H, W) in [0, 1], using the frame's own colour description.
 
-    ``compiled`` uses :mod:`.kernels` (same result, faster once compiled).
+    For one frame; a stream keeps a :class:`DecodePlan`. ``compiled`` uses :mod:`.kernels`.
     """
-    color = color or color_info_for(frame)
-    kind, planar, bits, _ = planar_layout(frame.format)
-    if frame.format.name != planar:
-        if frame.format.has_palette or any(c.is_alpha for c in frame.format.components):
-            log.debug("dropping alpha / palette of %s frame", frame.format.name)
-        frame = frame.reformat(format=planar)
-    dtype = _plane_dtype(bits)
-    w, h = frame.width, frame.height
-    arrays = [plane_array(p, dtype, p.height, p.width) for p in frame.planes[: (1 if kind == "gray" else 3)]]
-    planes = [torch.from_numpy(a) for a in arrays]  # uint8 or uint16 views of the frame
-    if kind == "yuv":
-        convert = kernels.yuv_to_rgb if compiled else colour.yuv_to_rgb
-        return convert(planes[0], planes[1], planes[2], color)
-    scale = float((1 << bits) - 1)
-    if kind == "gray":
-        return (planes[0].float() / scale).expand(3, h, w).contiguous()
-    g, b, r = planes  # gbrp plane order
-    return torch.stack([r, g, b]).float() / scale
+    return DecodePlan.for_frame(frame, color).to_tensor(frame, compiled=compiled)
+
+
+@dataclass(frozen=True)
+class EncodePlan:
+    """How RGB tensors become frames of one output stream (``pix_fmt``, matrix, range), worked out once."""
+
+    pix_fmt: str
+    kind: str
+    planar: str
+    bits: int
+    matrix: Matrix
+    value_range: ColorRange
+    params: colour.ConversionParams | None  # YUV only
+
+    @classmethod
+    def for_output(cls, color: ColorInfo, pix_fmt: str, height: int) -> EncodePlan:
+        """``height`` (pixels) picks the matrix when ``color`` has none, as players do."""
+        kind, planar, bits, sub = planar_layout(VideoFormat(pix_fmt))
+        matrix = color.matrix if color.matrix not in (Matrix.RGB, Matrix.UNSPECIFIED) else _guess_matrix(height)
+        value_range = ColorRange.FULL if planar.startswith("yuvj") else color.range
+        params = None
+        if kind == "yuv":
+            target = ColorInfo(matrix=matrix, range=value_range, bit_depth=bits, chroma_subsampling=sub)
+            params = colour.conversion_params(target)
+        return cls(pix_fmt, kind, planar, bits, matrix, value_range, params)
+
+    def to_frame(self, rgb: torch.Tensor, *, compiled: bool = False) -> VideoFrame:
+        """Float RGB (3, H, W) -> a new frame in the plan's pixel format."""
+        rgb = rgb.detach().to("cpu", torch.float32)
+        height, width = int(rgb.shape[-2]), int(rgb.shape[-1])
+        out = VideoFrame(width, height, self.planar)
+        planes: tuple[torch.Tensor, ...]
+        if self.params is not None:
+            planes = (kernels.rgb_to_yuv_planes if compiled else colour.rgb_to_yuv_planes)(rgb, self.params)
+        elif self.kind == "rgb":
+            codes = rgb_to_codes(rgb, self.bits)
+            planes = (codes[1], codes[2], codes[0])  # gbrp order
+        else:
+            kr_g = rgb_to_codes(rgb, self.bits)
+            planes = ((0.299 * kr_g[0] + 0.587 * kr_g[1] + 0.114 * kr_g[2]).round_(),)
+        dtype = _plane_dtype(self.bits)
+        for plane, values in zip(out.planes, planes, strict=False):
+            # torch's copy_ casts float -> integer in one vectorised pass, straight into the plane.
+            torch.from_numpy(plane_array(plane, dtype, plane.height, plane.width)).copy_(values)
+        if self.planar != self.pix_fmt:
+            out = out.reformat(format=self.pix_fmt)
+        if self.kind == "yuv":
+            out.colorspace = int(self.matrix)
+            out.color_range = int(self.value_range)
+        return out
 
 
 def tensor_to_frame(rgb: torch.Tensor, color: ColorInfo, pix_fmt: str, *, compiled: bool = False) -> VideoFrame:
@@ -142,35 +226,10 @@ def tensor_to_frame(rgb: torch.Tensor, color: ColorInfo, pix_fmt: str, *, compil
 
     For YUV formats ``color`` gives the matrix, range and siting; bit depth and subsampling are
     taken from ``pix_fmt``. Formats we do not write directly (nv12, p010, packed) are produced
-    from their planar twin by swscale, which only repacks. ``compiled`` uses :mod:`.kernels`.
+    from their planar twin by swscale, which only repacks. For one frame; a stream keeps an
+    :class:`EncodePlan`. ``compiled`` uses :mod:`.kernels`.
     """
-    rgb = rgb.detach().to("cpu", torch.float32)
-    height, width = int(rgb.shape[-2]), int(rgb.shape[-1])
-    kind, planar, bits, sub = planar_layout(VideoFormat(pix_fmt))
-    out = VideoFrame(width, height, planar)
-    dtype = _plane_dtype(bits)
-    matrix = color.matrix if color.matrix not in (Matrix.RGB, Matrix.UNSPECIFIED) else _guess_matrix(height)
-    value_range = ColorRange.FULL if planar.startswith("yuvj") else color.range
-    planes: tuple[torch.Tensor, ...]
-    if kind == "yuv":
-        target = ColorInfo(matrix=matrix, range=value_range, bit_depth=bits, chroma_subsampling=sub)
-        planes = (kernels.rgb_to_yuv if compiled else colour.rgb_to_yuv)(rgb, target)
-    elif kind == "rgb":
-        codes = rgb_to_codes(rgb, bits)
-        planes = (codes[1], codes[2], codes[0])  # gbrp order
-    else:
-        kr_g = rgb_to_codes(rgb, bits)
-        planes = ((0.299 * kr_g[0] + 0.587 * kr_g[1] + 0.114 * kr_g[2]).round_(),)
-    for plane, values in zip(out.planes, planes, strict=False):
-        # torch's copy_ casts float -> integer in one vectorised pass, straight into the plane.
-        samples = plane_array(plane, dtype, plane.height, plane.width)
-        torch.from_numpy(samples).copy_(values)
-    if planar != pix_fmt:
-        out = out.reformat(format=pix_fmt)
-    if kind == "yuv":
-        out.colorspace = int(matrix)
-        out.color_range = int(value_range)
-    return out
+    return EncodePlan.for_output(color, pix_fmt, int(rgb.shape[-2])).to_frame(rgb, compiled=compiled)
 
 
 def is_pixel_format(name: str) -> bool:

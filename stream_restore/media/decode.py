@@ -24,7 +24,7 @@ from av.video.frame import VideoFrame
 from ..config import Limits
 from ..errors import InputError, LimitExceededError, UnsupportedError
 from ..frames import Frame, StreamInfo
-from .convert import color_info_for, frame_to_tensor
+from .convert import DecodePlan
 from .demuxers import DemuxPolicy, policy_for, refused_demuxer
 from .errors import input_error, libav_capture
 
@@ -136,6 +136,7 @@ class VideoReader:
             self._packets = self._container.demux([self._stream, *self.copy_streams])
             self._pending: deque[MediaItem] = deque()
             self._first_av_frame: VideoFrame | None = None
+            self._plan: DecodePlan | None = None  # YUV -> RGB for this stream, rebuilt on a format change
             self._next_index = 0
             self.compiled_colour = False  # media.kernels for YUV -> RGB; the pipeline decides
             self.compile_colour_after: int | None = None  # or from this many decoded frames on
@@ -229,7 +230,7 @@ class VideoReader:
             height=first.height,
             time_base=stream.time_base or Fraction(1, 90000),
             frame_rate=stream.average_rate or stream.guessed_rate,
-            color=color_info_for(first),
+            color=self._plan_for(first).color,
             rotation=int(first.rotation or 0),
             duration=duration,
             frame_count=stream.frames or None,
@@ -313,7 +314,7 @@ class VideoReader:
         self._last_pts = pts
         time_base = frame.time_base or self._stream.time_base or Fraction(1, 90000)
         out = Frame(
-            data=frame_to_tensor(frame, compiled=self._compiled_now()),
+            data=self._plan_for(frame).to_tensor(frame, compiled=self._compiled_now()),
             pts=pts,
             time_base=time_base,
             index=self._next_index,
@@ -321,6 +322,12 @@ class VideoReader:
         )
         self._next_index += 1
         return out
+
+    def _plan_for(self, frame: VideoFrame) -> DecodePlan:
+        """The stream's conversion plan, made at its first frame and again only when the format changes."""
+        if self._plan is None or not self._plan.fits(frame):
+            self._plan = DecodePlan.for_frame(frame)
+        return self._plan
 
     def _check_gap(self, delta: int, pts: int) -> None:
         skipped = self.gaps.step(delta)

@@ -28,7 +28,7 @@ import torch
 from ..frames import ColorInfo
 from . import colour
 
-__all__ = ["rgb_to_yuv", "yuv_to_rgb"]
+__all__ = ["rgb_to_yuv", "rgb_to_yuv_planes", "yuv_to_rgb", "yuv_to_rgb_planes"]
 
 log = logging.getLogger(__name__)
 
@@ -78,15 +78,25 @@ def _run(name: str, key: Hashable, *args: Any) -> Any:
         return result
 
 
-def yuv_to_rgb(y: torch.Tensor, u: torch.Tensor, v: torch.Tensor, color: ColorInfo) -> torch.Tensor:
-    """Compiled :func:`.colour.yuv_to_rgb` (same arguments, same result)."""
-    params = colour.conversion_params(color)
+def yuv_to_rgb_planes(y: torch.Tensor, u: torch.Tensor, v: torch.Tensor,
+                      params: colour.ConversionParams) -> torch.Tensor:
+    """Compiled :func:`.colour.yuv_to_rgb_planes` (same arguments, same result)."""
     key = (params, y.shape, y.stride(), u.shape, u.stride(), v.stride(), y.dtype, y.device.type)
     return _run("yuv_to_rgb_planes", key, y, u, v, params)  # type: ignore[no-any-return]
 
 
-def rgb_to_yuv(rgb: torch.Tensor, color: ColorInfo) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Compiled :func:`.colour.rgb_to_yuv` (same arguments, same result)."""
-    params = colour.conversion_params(color)
+def rgb_to_yuv_planes(rgb: torch.Tensor, params: colour.ConversionParams
+                      ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Compiled :func:`.colour.rgb_to_yuv_planes` (same arguments, same result)."""
     key = (params, rgb.shape, rgb.stride(), rgb.dtype, rgb.device.type)
     return _run("rgb_to_yuv_planes", key, rgb, params)  # type: ignore[no-any-return]
+
+
+def yuv_to_rgb(y: torch.Tensor, u: torch.Tensor, v: torch.Tensor, color: ColorInfo) -> torch.Tensor:
+    """Compiled :func:`.colour.yuv_to_rgb` (same arguments, same result)."""
+    return yuv_to_rgb_planes(y, u, v, colour.conversion_params(color))
+
+
+def rgb_to_yuv(rgb: torch.Tensor, color: ColorInfo) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Compiled :func:`.colour.rgb_to_yuv` (same arguments, same result)."""
+    return rgb_to_yuv_planes(rgb, colour.conversion_params(color))

@@ -102,13 +102,13 @@ def test_reader_switches_to_compiled_colour_after_measured_frames(clip, monkeypa
     from stream_restore.media import decode
 
     seen: list[bool] = []
-    real = decode.frame_to_tensor
+    real = decode.DecodePlan.to_tensor
 
-    def spy(frame, *, compiled=False):
+    def spy(self, frame, *, compiled=False):
         seen.append(compiled)
-        return real(frame)
+        return real(self, frame)
 
-    monkeypatch.setattr(decode, "frame_to_tensor", spy)
+    monkeypatch.setattr(decode.DecodePlan, "to_tensor", spy)
     with decode.VideoReader(clip("in.mkv", frames=8)) as reader:
         reader.compile_colour_after = 5
         frames = [item for item in reader if not hasattr(item, "stream")]
@@ -122,3 +122,19 @@ def test_unknown_setting_is_a_config_error():
 
     with pytest.raises(ConfigError, match="compile_colour"):
         PipelineOptions(compile_colour="sometimes")
+
+
+def test_a_stream_makes_its_colour_plan_once_and_again_only_when_the_format_changes(clip, monkeypatch):
+    from stream_restore.media import decode
+
+    made: list[str] = []
+    real = decode.DecodePlan.for_frame.__func__  # type: ignore[attr-defined]
+
+    def counting(cls, frame, color=None):
+        made.append(frame.format.name)
+        return real(cls, frame, color)
+
+    monkeypatch.setattr(decode.DecodePlan, "for_frame", classmethod(counting))
+    with decode.VideoReader(clip("in.mkv", frames=8)) as reader:
+        frames = [item for item in reader if not hasattr(item, "stream")]
+    assert len(frames) == 8 and made == ["yuv420p"]
