@@ -98,22 +98,22 @@ def test_pipeline_policy(setting, compiles, expected, after):
     assert compile_colour_after(options, compiled) == after
 
 
-def test_reader_switches_to_compiled_colour_after_measured_frames(clip, monkeypatch):
+def test_reader_switches_to_compiled_colour_after_measured_frames(clip):
     from stream_restore.media import decode
 
     seen: list[bool] = []
-    real = decode.DecodePlan.to_tensor
-
-    def spy(self, frame, *, compiled=False):
-        seen.append(compiled)
-        return real(self, frame)
-
-    monkeypatch.setattr(decode.DecodePlan, "to_tensor", spy)
     with decode.VideoReader(clip("in.mkv", frames=8)) as reader:
         reader.compile_colour_after = 5
+        decide = reader._compiled_now
+
+        def spy() -> bool:
+            seen.append(decide())
+            return False  # keep the test off the compiler; what it would decide is recorded
+
+        reader._compiled_now = spy  # type: ignore[method-assign]
         frames = [item for item in reader if not hasattr(item, "stream")]
     assert len(frames) == 8
-    assert seen == [False] * 5 + [True] * 3
+    assert seen == [False] * 4 + [True] * 3  # frame 0 is converted while opening
 
 
 def test_unknown_setting_is_a_config_error():
