@@ -22,7 +22,7 @@ import torch
 
 from ..backends import BackendOptions
 from ..errors import ConfigError
-from ..models.registry import get_spec, list_specs
+from ..models.registry import ModelSpec, get_spec, list_specs
 from ..option_values import parse_size
 from .models import BACKEND_VARIANTS, BenchRow, bench_backend
 from .peak import matmul_peak_gflops
@@ -141,6 +141,46 @@ class _Peak:
         return row
 
 
+def _peer_rows(args: argparse.Namespace, specs: list[ModelSpec], variants: list[str], base: BackendOptions,
+               width: int, height: int, peak: _Peak) -> None:
+    """Rows of the published reference tools on the same input (FFmpeg's scaler, SRVGGNetCompact)."""
+    from .peers import ffmpeg_scale_row, srvgg_spec
+
+    for scale in sorted({s.scale for s in specs if s.scale > 1} or {2}):
+        _print(ffmpeg_scale_row(width, height, scale, repeat=args.repeat), args.json)
+    peer = srvgg_spec(4)
+    for variant in [v for v in variants if v != "auto"]:
+        local = peak.local()
+        try:
+            row = bench_backend(
+                peer, variant, base, width, height, peak=peak.best, kind="peer",
+                note="Real-ESRGAN SRVGGNetCompact architecture, random weights",
+                warmup=args.warmup, repeat=args.repeat,
+            )
+        except Exception as exc:
+            row = BenchRow("peer", peer.name, variant, f"{width}x{height}", note=f"failed: {exc}"[:200])
+        _print(peak.annotate(row, local), args.json)
+
+
+def _e2e_rows(args: argparse.Namespace, specs: list[ModelSpec], variants: list[str], base: BackendOptions,
+              width: int, height: int, peak: _Peak) -> int:
+    """Rows of the whole restore pipeline; returns how many failed."""
+    from .e2e import e2e_row
+
+    failures = 0
+    for model in args.e2e_model or [specs[0].name]:
+        for variant in args.e2e_backend or variants[:1]:
+            try:
+                row = e2e_row(model, variant, base, width, height, frames=args.e2e_frames, peak=peak.best,
+                              source=args.e2e_clip)
+            except Exception as exc:
+                failures += 1
+                row = BenchRow("e2e", model, variant, f"{width}x{height}",
+                               note=f"failed: {type(exc).__name__}: {exc}"[:200])
+            _print(row, args.json)
+    return failures
+
+
 def run(args: argparse.Namespace) -> int:
     warnings.filterwarnings("ignore")
     if args.threads:
@@ -190,54 +230,7 @@ def run(args: argparse.Namespace) -> int:
                     )
                 _print(peak.annotate(row, local), args.json)
         if not args.no_peers:
-            from .peers import ffmpeg_scale_row, srvgg_spec
-
-            for scale in sorted({s.scale for s in specs if s.scale > 1} or {2}):
-                _print(ffmpeg_scale_row(width, height, scale, repeat=args.repeat), args.json)
-            peer = srvgg_spec(4)
-            for variant in [v for v in variants if v != "auto"]:
-                local = peak.local()
-                try:
-                    row = bench_backend(
-                        peer,
-                        variant,
-                        base,
-                        width,
-                        height,
-                        peak=peak.best,
-                        kind="peer",
-                        note="Real-ESRGAN SRVGGNetCompact architecture, random weights",
-                        **bench,
-                    )
-                except Exception as exc:
-                    row = BenchRow(
-                        "peer", peer.name, variant, f"{width}x{height}", note=f"failed: {exc}"[:200]
-                    )
-                _print(peak.annotate(row, local), args.json)
+            _peer_rows(args, specs, variants, base, width, height, peak)
         if not args.no_e2e:
-            from .e2e import e2e_row
-
-            for model in args.e2e_model or [specs[0].name]:
-                for variant in args.e2e_backend or variants[:1]:
-                    try:
-                        row = e2e_row(
-                            model,
-                            variant,
-                            base,
-                            width,
-                            height,
-                            frames=args.e2e_frames,
-                            peak=peak.best,
-                            source=args.e2e_clip,
-                        )
-                    except Exception as exc:
-                        failures += 1
-                        row = BenchRow(
-                            "e2e",
-                            model,
-                            variant,
-                            f"{width}x{height}",
-                            note=f"failed: {type(exc).__name__}: {exc}"[:200],
-                        )
-                    _print(row, args.json)
+            failures += _e2e_rows(args, specs, variants, base, width, height, peak)
     return 0 if not failures else 1
