@@ -30,7 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..client import RestoreClient
-    from ..pipeline.runner import Progress
+    from ..pipeline.stages import Progress
     from ..server import ServerConfig
     from ..server.background import server_in_thread
     from ..v1 import restore_pb2 as pb

@@ -25,9 +25,9 @@ from av.video.stream import VideoStream
 
 from ..config import EncodeOptions
 from ..errors import InputError, StreamRestoreError
-from ..frames import ColorInfo, Frame, StreamInfo
+from ..frames import Frame, StreamInfo
 from .codecs import EncoderSettings, check_encodable_size, resolve_encoder
-from .convert import tensor_to_frame
+from .convert import EncodePlan
 from .errors import input_error, output_error
 
 __all__ = ["VideoWriter"]
@@ -112,7 +112,7 @@ class VideoWriter:
         self._video: VideoStream | None = None
         self._settings: EncoderSettings | None = None
         self._size: tuple[int, int] | None = None
-        self._output_color = ColorInfo()
+        self._plan: EncodePlan | None = None  # RGB -> the encoder's pixel format, made once per stream
         self.frames_written = 0
         self.warnings: list[str] = []
 
@@ -146,7 +146,7 @@ class VideoWriter:
         if info.rotation:
             stream.set_display_rotation(info.rotation)
         self._video, self._settings, self._size = stream, settings, (info.width, info.height)
-        self._output_color = info.color
+        self._plan = EncodePlan.for_output(info.color, settings.pix_fmt, info.height)
         for source in self._copy_sources:
             self._add_copy(source)
 
@@ -202,7 +202,7 @@ class VideoWriter:
             held, self._held = self._held, []
             for packet in held:
                 self._mux_copy(packet)
-        assert self._video is not None and self._settings is not None
+        assert self._video is not None and self._plan is not None
         if (frame.width, frame.height) != self._size:
             raise InputError(
                 f"frame size changed from {self._size[0]}x{self._size[1]} to {frame.width}x{frame.height} "  # type: ignore[index]
@@ -210,7 +210,7 @@ class VideoWriter:
             )
         after = self.compile_colour_after
         compiled = self.compiled_colour or (after is not None and self.frames_written >= after)
-        av_frame = tensor_to_frame(frame.data, self._output_color, self._settings.pix_fmt, compiled=compiled)
+        av_frame = self._plan.to_frame(frame.data, compiled=compiled)
         av_frame.pts = frame.pts
         av_frame.time_base = frame.time_base
         try:

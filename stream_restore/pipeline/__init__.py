@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from .driver import Discontinuity, FrameGuard, RestoreJob, drive
 from .job import StreamStart, restore
-from .runner import Progress, RunStats, run_pipeline
 from .session import StreamSession
+from .stages import Progress, RunStats, run_pipeline
 from .windows import WindowBuffer
 
 __all__ = [

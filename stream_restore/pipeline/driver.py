@@ -20,8 +20,8 @@ from ..config import EncodeOptions, Limits, PipelineOptions
 from ..errors import ConfigError, LimitExceededError
 from ..frames import Frame, StreamInfo
 from ..media.decode import check_frame_size
-from .runner import Discontinuity, FrameSink, FrameSource, Progress, RunStats, run_pipeline
 from .session import StreamSession
+from .stages import Discontinuity, FrameSink, FrameSource, Progress, RunStats, run_pipeline
 
 __all__ = ["MAX_ENCODED_SIDE", "Discontinuity", "FrameGuard", "RestoreJob", "drive"]
 

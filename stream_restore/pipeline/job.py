@@ -31,7 +31,7 @@ from ..media.encode import VideoWriter
 from ..media.images import ImageSequenceReader, is_image_path, list_images, write_image
 from ..models.registry import get_spec
 from .driver import RestoreJob, drive
-from .runner import FrameSink, FrameSource, Progress, RunStats
+from .stages import FrameSink, FrameSource, Progress, RunStats
 
 __all__ = ["RestoreJob", "StreamStart", "restore"]
 

@@ -18,7 +18,7 @@ from ..frames import ColorInfo, ColorRange, Frame, Matrix, StreamInfo
 from ..media.decode import check_frame_size
 from ..media.raw import pack_raw, raw_size, unpack_raw
 from ..pipeline import RestoreJob
-from ..pipeline.runner import RunStats
+from ..pipeline.stages import RunStats
 from ..v1 import restore_pb2 as pb
 from .config import ServerConfig
 
