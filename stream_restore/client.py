@@ -105,15 +105,18 @@ def remux_chunks(source: str, *, container: str = "mpegts", input_format: str | 
         if not any(s.type == "video" for s in mapping.values()):
             raise InputError(f"{source}: no video stream to send")
         sources = [inp.streams[i] for i in mapping]
-        for packet in inp.demux(sources):
-            if packet.dts is None and packet.pts is None:
-                continue
-            packet.stream = mapping[packet.stream.index]
-            out.mux(packet)
-            data = sink.take()
-            if data:
-                yield data
-        out.close()
+        try:
+            for packet in inp.demux(sources):
+                if packet.dts is None and packet.pts is None:
+                    continue
+                packet.stream = mapping[packet.stream.index]
+                out.mux(packet)
+                data = sink.take()
+                if data:
+                    yield data
+            out.close()
+        except av.FFmpegError as exc:  # damaged input met while remuxing it here, before the server
+            raise InputError(f"{source}: cannot read ({exc.strerror or exc})") from None
         data = sink.take()
         if data:
             yield data
@@ -264,10 +267,24 @@ class RestoreClient:
         if input_format and "://" not in str(source):
             config.input_format = input_format
         chunks = source_chunks(source, input_format=input_format if "://" in str(source) else None)
+        # A fault reading the input here (it is remuxed as it is sent) is raised as itself, not as
+        # the UNKNOWN status gRPC makes of an exception in a request iterator; the call is cancelled.
+        failure: list[StreamRestoreError] = []
+        calls: list[grpc.Call] = []
+
+        def guarded() -> Iterator[bytes]:
+            try:
+                yield from chunks
+            except StreamRestoreError as exc:
+                failure.append(exc)
+                if calls:
+                    calls[0].cancel()
+
         target, finish, discard = _open_output(output)
         result = RestoreResult(None, None, 0)
         try:
-            call = self.stream(config, chunks, timeout=timeout)
+            call = self.stream(config, guarded(), timeout=timeout)
+            calls.append(call)
             for response in call:
                 kind = response.WhichOneof("kind")
                 if kind == "chunk":
@@ -281,10 +298,15 @@ class RestoreClient:
                     result.summary = response.summary
         except grpc.RpcError as exc:
             discard()
+            if failure:
+                raise failure[0] from None
             raise error_from_rpc(exc) from None
         except BaseException:
             discard()
             raise
+        if failure:  # the input ended early here: the server's answer covers only part of it
+            discard()
+            raise failure[0]
         finish()
         return result
 

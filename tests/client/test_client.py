@@ -58,3 +58,17 @@ def test_demo_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert "server listening on 127.0.0.1:" in err and "restored 12 frames" in err and str(out) in err
     assert [s[0] for s in stream_summary(out)] == ["video", "audio"]
     assert len(decode_video(out)[0]) == 12
+
+
+def test_an_input_the_client_cannot_read_is_an_input_error_not_unknown(address: str, tmp_path: Path) -> None:
+    """A classic MP4 is remuxed here as it is sent: a damaged one failed inside gRPC's request
+    iterator and came back as UNKNOWN from "server" (fuzz F9)."""
+    from stream_restore.errors import InputError
+
+    data = make_clip(tmp_path / "classic.mp4").read_bytes()
+    damaged = tmp_path / "damaged.mp4"
+    damaged.write_bytes(data[: len(data) * 3 // 5])  # the index (at the end) is cut off
+    with RestoreClient(address) as client, pytest.raises(InputError) as caught:
+        client.restore(damaged, tmp_path / "out.mkv", model="identity", timeout=60)
+    assert not str(caught.value).startswith("server:")
+    assert not (tmp_path / "out.mkv").exists() and not list(tmp_path.glob(".out*"))
