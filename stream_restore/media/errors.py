@@ -21,7 +21,7 @@ import av.logging
 
 from ..errors import InputError, OutputError, StreamRestoreError, UnsupportedError
 
-__all__ = ["LIBAV_LOG", "LibavLine", "input_error", "libav_capture", "output_error", "quiet_libav"]
+__all__ = ["LIBAV_LOG", "LibavLine", "input_error", "libav_capture", "output_error"]
 
 LibavLine = tuple[int, str, str]  # (FFmpeg level, component, message), as PyAV reports them
 LIBAV_LOG = logging.getLogger("stream_restore.media.ffmpeg")  # FFmpeg's lines, at INFO (-v)
@@ -68,13 +68,6 @@ def libav_capture() -> Iterator[list[LibavLine]]:
                 _silence()
         for _, component, message in logs:
             LIBAV_LOG.info("ffmpeg %s: %s", component or "-", message.strip())
-
-
-@contextlib.contextmanager
-def quiet_libav() -> Iterator[None]:
-    """Kept for callers that only need FFmpeg quiet while opening: a capture whose lines go to the log."""
-    with libav_capture():
-        yield
 
 
 def _reason(exc: av.FFmpegError, logs: Sequence[LibavLine] = ()) -> str:
