@@ -124,6 +124,16 @@ def _attach_progress(trt: ModuleType, config: Any, label: str, stream: TextIO) -
     config.progress_monitor = Monitor()
 
 
+def _set_precision_flags(trt: ModuleType, config: Any, precision: str) -> None:
+    """Builder flags of a weakly typed network: fp16 or bf16 kernels allowed, or strict fp32."""
+    if precision == "fp16":
+        config.set_flag(trt.BuilderFlag.FP16)
+    elif precision == "bf16":
+        config.set_flag(trt.BuilderFlag.BF16)
+    elif hasattr(trt.BuilderFlag, "TF32"):
+        config.clear_flag(trt.BuilderFlag.TF32)  # fp32 means fp32: keep parity with PyTorch
+
+
 def build_engine(
     onnx_path: Path,
     spec: ModelSpec,
@@ -158,12 +168,7 @@ def build_engine(
     if hasattr(config, "builder_optimization_level"):
         config.builder_optimization_level = optimization_level
     if has_fp16_flag and not flags:
-        if precision == "fp16":
-            config.set_flag(trt.BuilderFlag.FP16)
-        elif precision == "bf16":
-            config.set_flag(trt.BuilderFlag.BF16)
-        elif hasattr(trt.BuilderFlag, "TF32"):
-            config.clear_flag(trt.BuilderFlag.TF32)  # fp32 means fp32: keep parity with PyTorch
+        _set_precision_flags(trt, config, precision)
     opt_profile = builder.create_optimization_profile()
     shapes = [(n, spec.window, 3, h, w) for n, h, w in (profile.min, profile.opt, profile.max)]
     opt_profile.set_shape(FRAMES, *shapes)
