@@ -146,7 +146,11 @@ def _readline(process: subprocess.Popen[str], timeout: float) -> str | None:
             return None
 
 
-def cli_argv(case: Case, source: Path, output: Path) -> list[str]:
+def cli_argv(case: Case, source: Path, output: Path, server: str = "", timeout: float = 30.0) -> list[str]:
+    """``restore IN OUT --quiet ...``, or ``client IN OUT --server ADDR --quiet`` for the client cases."""
+    if case.options.get("command") == "client" and server:
+        return ["client", str(source), str(output), "--server", server, "--quiet", "-m", case.options["model"],
+                "--timeout", f"{timeout:g}"]
     return ["restore", str(source), str(output), "--quiet", "-m", case.options["model"], "--backend", "torch",
             "--threads", "1", "--cache-dir", str(output.parent.parent / "cache"), *case.options["flags"]]
 
@@ -158,7 +162,7 @@ def _frames_in(path: Path) -> int:
 
 
 def run_cli_case(case: Case, seeds: dict[str, Seed], others: list[Seed], worker: CliWorker, scratch: Path,
-                 timeout: float) -> Outcome:
+                 timeout: float, server: str = "") -> Outcome:
     data, _ = apply(seeds[case.seed], case.mutations, others)
     folder = scratch / f"cli-{case.index}{case.options.get('scratch', '')}"
     _remove(folder)  # a replay starts clean (stale files of a killed run are the CLI's business)
@@ -169,7 +173,9 @@ def run_cli_case(case: Case, seeds: dict[str, Seed], others: list[Seed], worker:
     source.write_bytes(data)
     output = out_dir / f"out{case.options['out_suffix']}"
     log = folder / "stderr.txt"
-    rc, seconds = worker.run(cli_argv(case, source, output), log, timeout)
+    client = case.options.get("command") == "client" and bool(server)
+    # the client command has its own --timeout: give it time to say so before calling it a hang
+    rc, seconds = worker.run(cli_argv(case, source, output, server, timeout), log, timeout + 5 if client else timeout)
     err = log.read_text(errors="replace") if log.is_file() else ""
     lines = [line for line in err.splitlines() if line.strip()]
     outcome = Outcome(case.index, "cli", f"exit {rc}" if isinstance(rc, int) else str(rc), seconds,

@@ -175,8 +175,16 @@ def png_size(data: bytearray, seed: Seed, others: Sequence[Seed], width: int, he
     return f"png {width}x{height} {'all-zero pixels' if full else 'header only'}"
 
 
+def cut(data: bytearray, seed: Seed, others: Sequence[Seed], permille: int) -> str:
+    """Keep the first ``permille`` per mille of the bytes."""
+    size = len(data)
+    del data[size * permille // 1000 :]
+    return f"truncate to {len(data)} of {size}"
+
+
 # operations whose arguments are the values themselves (the pinned cases), not a random salt
-FIXED_OPS: dict[str, Callable[..., str]] = {"splice_with": splice_with, "ebml_set": ebml_set, "png_size": png_size}
+FIXED_OPS: dict[str, Callable[..., str]] = {"splice_with": splice_with, "ebml_set": ebml_set, "png_size": png_size,
+                                            "cut": cut}
 
 
 OPS = _ops()

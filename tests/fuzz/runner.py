@@ -171,7 +171,7 @@ def run_fuzz(options: FuzzOptions) -> Report:
         cases = [c for c in pinned_cases() if c.target in options.targets] + cases
     report.cases = {c.index: c for c in cases}
     report.planned = len(cases)
-    grpc_used = any(c.target in GRPC_TARGETS for c in cases)
+    grpc_used = any(c.target in GRPC_TARGETS or c.options.get("command") == "client" for c in cases)
     scratch = workdir / "scratch"
     scratch.mkdir(exist_ok=True)
     workers: queue.Queue[CliWorker] = queue.Queue()
@@ -187,7 +187,7 @@ def run_fuzz(options: FuzzOptions) -> Report:
             if case.target == "cli":
                 worker = workers.get()
                 try:
-                    return run_cli_case(case, by_name, corpus, worker, scratch, options.timeout)
+                    return run_cli_case(case, by_name, corpus, worker, scratch, options.timeout, server.address)
                 finally:
                     workers.put(worker)
             return run_grpc_case(case, by_name, corpus, server, options.timeout)
@@ -213,7 +213,7 @@ def run_fuzz(options: FuzzOptions) -> Report:
                     break
                 batch = cases[at : at + options.batch]
                 report.outcomes.extend(pool.map(run_one, batch))
-                if grpc_used and any(c.target in GRPC_TARGETS for c in batch):
+                if grpc_used:
                     check = server.check(listener, seeds, options.timeout)
                     check.message += f" in inputs {batch[0].index}..{batch[-1].index}"
                     report.checks.append(check)
