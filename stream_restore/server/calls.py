@@ -211,7 +211,10 @@ class StreamCall:
             await asyncio.wait([self._feeder], timeout=1.0)
             if not self._feeder.done():
                 log.error("the request reader did not stop within 1 s of the end of its call")
-        await self.loop.run_in_executor(self.state.executor, release_freed_memory)
+        try:
+            await self.loop.run_in_executor(self.state.executor, release_freed_memory)
+        except RuntimeError:  # the executor is shut down: the server is stopping anyway
+            pass
 
 
 def _resolve(future: asyncio.Future[None]) -> None:
