@@ -88,7 +88,8 @@ def remux_chunks(source: str, *, container: str = "mpegts", input_format: str | 
         raise InputError(f"{source}: cannot open ({exc})") from None
     sink = _Collector()
     options = {"flush_packets": "1"}
-    if container == "mpegts":  # explicit PES lengths: the server demuxes each frame without waiting for the next
+    # explicit PES lengths: the server demuxes each frame without waiting for the next
+    if container == "mpegts":
         options["omit_video_pes_length"] = "0"
     out = av.open(sink, "w", format=container, options=options)
     try:
@@ -326,17 +327,25 @@ class RestoreClient:
 
     def restore_image(self, image: bytes, model: str, *, output_format: str = "", quality: int = 0,
                       tile_max_pixels: int = 0, timeout: float | None = None) -> pb.ImageResponse:
-        request = pb.ImageRequest(image=image, model=pb.ModelOptions(model=model, tile_max_pixels=tile_max_pixels),
-                                  output_format=output_format, quality=quality)
+        request = pb.ImageRequest(
+            image=image,
+            model=pb.ModelOptions(model=model, tile_max_pixels=tile_max_pixels),
+            output_format=output_format,
+            quality=quality,
+        )
         try:
-            response: pb.ImageResponse = self.stub.RestoreImage(request, timeout=timeout, metadata=self.metadata)
+            response: pb.ImageResponse = self.stub.RestoreImage(
+                request, timeout=timeout, metadata=self.metadata
+            )
             return response
         except grpc.RpcError as exc:
             raise error_from_rpc(exc) from None
 
     def list_models(self, *, timeout: float | None = 10.0) -> list[pb.ModelInfo]:
         try:
-            return list(self.stub.ListModels(pb.ListModelsRequest(), timeout=timeout, metadata=self.metadata).models)
+            return list(
+                self.stub.ListModels(pb.ListModelsRequest(), timeout=timeout, metadata=self.metadata).models
+            )
         except grpc.RpcError as exc:
             raise error_from_rpc(exc) from None
 
@@ -354,7 +363,8 @@ def _container_for_output(output: str | Path | BinaryIO) -> str:
         return "mpegts"
     suffix = Path(output).suffix.lower()
     if suffix not in OUTPUT_CONTAINERS:
-        raise ConfigError(f"{output}: the output must be .ts, .mkv or .mp4 (streamable containers), or - for stdout")
+        raise ConfigError(f"{output}: the output must be .ts, .mkv or .mp4 (streamable containers), or - for "
+                          "stdout")
     return OUTPUT_CONTAINERS[suffix]
 
 

@@ -57,7 +57,8 @@ class EncodeOptions:
             raise ConfigError(f"bitrate must be within {MIN_BITRATE} and {MAX_BITRATE} bits per second "
                               f"(10 kbit/s to 2 Gbit/s), got {self.bitrate}")
         if self.gop is not None and not 0 <= self.gop <= MAX_GOP:
-            raise ConfigError(f"gop must be within 0..{MAX_GOP} frames (0: the encoder's default), got {self.gop}")
+            raise ConfigError(f"gop must be within 0..{MAX_GOP} frames (0: the encoder's default), got "
+                              f"{self.gop}")
         if self.frame_rate is not None and self.frame_rate <= 0:
             raise ConfigError("frame rate must be positive")
         if self.image_quality is not None and not 1 <= self.image_quality <= 100:

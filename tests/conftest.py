@@ -139,14 +139,18 @@ _IMAGE_ENCODERS = {".png": ("png", "rgb24"), ".jpg": ("mjpeg", "yuvj420p"), ".jp
                    ".webp": ("libwebp", "yuv420p"), ".bmp": ("bmp", "bgr24")}
 
 
-def make_image(path: Path, width: int = 64, height: int = 48, *, index: int = 0, pix_fmt: str | None = None) -> Path:
+def make_image(
+    path: Path, width: int = 64, height: int = 48, *, index: int = 0, pix_fmt: str | None = None
+) -> Path:
     """Write one still image (PNG, JPEG, WebP or BMP, by path's suffix) of the test pattern with PyAV."""
     codec_name, default_fmt = _IMAGE_ENCODERS[path.suffix.lower()]
     codec = av.CodecContext.create(codec_name, "w")
     codec.width, codec.height = width, height
     codec.pix_fmt = pix_fmt or default_fmt
     codec.time_base = Fraction(1, 25)
-    frame = av.VideoFrame.from_ndarray(pattern(index, width, height), format="rgb24").reformat(format=codec.pix_fmt)
+    frame = av.VideoFrame.from_ndarray(pattern(index, width, height), format="rgb24").reformat(
+        format=codec.pix_fmt
+    )
     frame.pts = 0
     packets = [*codec.encode(frame), *codec.encode(None)]
     path.write_bytes(b"".join(bytes(p) for p in packets))
@@ -163,7 +167,9 @@ def decode_video(path: Path) -> tuple[list[np.ndarray], list[int], Fraction, av.
         fmt = None
         for f in c.decode(s):
             fmt = f.format
-            frames.append((frame_to_tensor(f).permute(1, 2, 0).numpy() * 255).round().clip(0, 255).astype(np.uint8))
+            frames.append(
+                (frame_to_tensor(f).permute(1, 2, 0).numpy() * 255).round().clip(0, 255).astype(np.uint8)
+            )
             pts.append(f.pts)
         return frames, pts, s.time_base, fmt  # type: ignore[return-value]
 

@@ -2,7 +2,8 @@
 an import that goes up a floor, on a cycle between packages, and on torch reaching the client path.
 
 The floors, top to bottom: ``cli`` -> ``commands`` -> ``server`` -> ``pipeline`` -> ``backends`` ->
-``models`` -> the base modules (``frames``, ``errors``, ``config``, ``option_values``, ``files``); ``pipeline``
+``models`` -> the base modules (``frames``, ``errors``, ``config``, ``option_values``, ``files``);
+``pipeline``
 -> ``media`` -> base. ``bench``, ``training`` and ``evaluation`` sit beside ``commands``: they use
 the core but never the server (``bench`` may drive the client), and ``evaluation`` may use
 ``training``, never the other way round. The client library uses only the base and the generated
@@ -22,7 +23,16 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1] / "stream_restore"
 
-_BASE = {"stream_restore", "frames", "errors", "config", "option_values", "files", "mp4_index", "status_codes"}
+_BASE = {
+    "stream_restore",
+    "frames",
+    "errors",
+    "config",
+    "option_values",
+    "files",
+    "mp4_index",
+    "status_codes",
+}
 # package (first part below stream_restore; a top-level module is its own package) -> what it may import
 ALLOWED: dict[str, set[str]] = {
     "stream_restore": set(),

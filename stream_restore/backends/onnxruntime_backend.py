@@ -55,7 +55,8 @@ def select_providers(device: str, precision: str, available: list[str]) -> list[
     if not chosen:
         need = "TensorrtExecutionProvider" if precision != "fp32" else "CUDAExecutionProvider"
         raise ConfigError(
-            f"onnxruntime on {device} at {precision} needs {need}; this build has {', '.join(available) or 'none'}"
+            f"onnxruntime on {device} at {precision} needs {need}; this build has "
+            f"{', '.join(available) or 'none'}"
             " (install onnxruntime-gpu)"
         )
     return [*chosen, CPU]

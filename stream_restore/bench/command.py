@@ -79,7 +79,8 @@ def _header() -> str:
     from ..backends.auto import cpu_name
 
     return (
-        f"# {now}; {cpu_name()}, {os.cpu_count()} CPUs, torch {torch.__version__} with {torch.get_num_threads()} "
+        f"# {now}; {cpu_name()}, {os.cpu_count()} CPUs, torch {torch.__version__} with "
+        f"{torch.get_num_threads()} "
         f"threads, python {platform.python_version()}; load average {load}"
     )
 
@@ -108,7 +109,8 @@ def _print(row: BenchRow, as_json: bool) -> None:
                 )
         sys.stdout.write(
             f"{row.kind:5} {row.model:28} {row.backend:16} {row.size:>9} {_fmt(row.ms_per_frame, '9.1f')} ms "
-            f"{_fmt(row.fps, '7.2f')} fps {_fmt(row.gflop_per_frame, '7.1f')} GF {_fmt(row.achieved_gflops, '6.1f')} GF/s "
+            f"{_fmt(row.fps, '7.2f')} fps {_fmt(row.gflop_per_frame, '7.1f')} GF "
+            f"{_fmt(row.achieved_gflops, '6.1f')} GF/s "
             f"{_fmt(row.fraction_of_peak, '4.0%')} of peak"
             + (f" ({local:.0%} of local)" if local is not None else "")
             + shares

@@ -140,7 +140,8 @@ def e2e_row(
         f"{width}x{height}",
         threads=torch.get_num_threads(),
         note=(
-            f"restore: decode H.264 ({source.name if source else 'synthetic'}) -> {model} -> libx264 {preset} "
+            f"restore: decode H.264 ({source.name if source else 'synthetic'}) -> {model} -> libx264 "
+            f"{preset} "
             f"crf 18, {stats.frames_out} frames"
         ),
     )

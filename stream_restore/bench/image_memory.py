@@ -44,7 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     import psutil
 
     parser = argparse.ArgumentParser(prog="python -m stream_restore.bench.image_memory")
-    parser.add_argument("--calls", type=int, default=2, help="concurrent calls per case (default 2 = max_images)")
+    parser.add_argument("--calls", type=int, default=2, help="concurrent calls per case (default 2 = "
+                                                             "max_images)")
     parser.add_argument("serve_flags", nargs="*", help="extra flags for stream-restore serve (after --)")
     args = parser.parse_args(argv)
     message = 64 << 20
@@ -78,7 +79,8 @@ def main(argv: list[str] | None = None) -> int:
             while any(t.is_alive() for t in threads):
                 peak = max(peak, process.memory_info().rss)
                 time.sleep(0.05)
-            print(f"{model:>14} {width}x{height} ({len(data) // 1024} KiB PNG) x{args.calls}: peak {peak // mib} MiB, "
+            print(f"{model:>14} {width}x{height} ({len(data) // 1024} KiB PNG) x{args.calls}: peak "
+                  f"{peak // mib} MiB, "
                   f"after {process.memory_info().rss // mib} MiB, {time.perf_counter() - start:.1f} s: "
                   f"{', '.join(sorted(outcomes))}")
     finally:

@@ -88,11 +88,15 @@ def _live_chunks(width: int, height: int, fps: int, frames: int, sent: list[floa
     sink = _Collector()
     # Explicit PES lengths let the server's demuxer hand over each frame without waiting for the next.
     out = av.open(sink, "w", format="mpegts", options=LIVE_TS_OPTIONS)
-    stream = out.add_stream("libx264", rate=fps, options={"preset": "ultrafast", "tune": "zerolatency", "g": str(fps)})
+    stream = out.add_stream(
+        "libx264", rate=fps, options={"preset": "ultrafast", "tune": "zerolatency", "g": str(fps)}
+    )
     stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
     start = time.perf_counter() + 0.2
     for k in range(frames):
-        frame = av.VideoFrame.from_ndarray(sample_frame(k, width, height), format="rgb24").reformat(format="yuv420p")
+        frame = av.VideoFrame.from_ndarray(sample_frame(k, width, height), format="rgb24").reformat(
+            format="yuv420p"
+        )
         frame.pts, frame.time_base = k, Fraction(1, fps)
         out.mux(stream.encode(frame))
         due = start + k / fps
@@ -136,13 +140,19 @@ def measure_latency(model: str, width: int, height: int, fps: int, seconds: floa
         sent: list[float] = []
         received: list[float] = []
         config = pb.RestoreConfig(
-            model=pb.ModelOptions(model=model), low_latency=True, progress_interval=1000000,
-            output=pb.OutputOptions(container="mpegts", codec="libx264", preset="ultrafast", tune="zerolatency"),
+            model=pb.ModelOptions(model=model),
+            low_latency=True,
+            progress_interval=1000000,
+            output=pb.OutputOptions(
+                container="mpegts", codec="libx264", preset="ultrafast", tune="zerolatency"
+            ),
         )
         leftover = b""
         summary = pb.Summary()
         with RestoreClient(address) as client:
-            for response in client.stream(config, _live_chunks(width, height, fps, frames, sent), timeout=seconds + 60):
+            for response in client.stream(
+                config, _live_chunks(width, height, fps, frames, sent), timeout=seconds + 60
+            ):
                 if response.WhichOneof("kind") == "summary":
                     summary = response.summary
                 if response.WhichOneof("kind") != "chunk":
@@ -183,7 +193,9 @@ def measure_throughput(model: str, width: int, height: int, frames: int, rounds:
     from ..v1 import restore_pb2 as pb
 
     with tempfile.TemporaryDirectory() as tmp:
-        clip = write_sample_clip(Path(tmp) / "clip.ts", width=width, height=height, frames=frames, audio=False)
+        clip = write_sample_clip(
+            Path(tmp) / "clip.ts", width=width, height=height, frames=frames, audio=False
+        )
         job = RestoreJob(model=model, backend="torch", backend_options=BackendOptions(threads=threads),
                          encode=EncodeOptions(preset="veryfast"))
         config = pb.RestoreConfig(model=pb.ModelOptions(model=model),
@@ -208,8 +220,11 @@ def measure_throughput(model: str, width: int, height: int, frames: int, rounds:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m stream_restore.bench.latency", description=__doc__.split("\n")[0])
-    parser.add_argument("--model", action="append", help="model(s) to measure (default identity and the fastest learned)")
+    parser = argparse.ArgumentParser(
+        prog="python -m stream_restore.bench.latency", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--model", action="append", help="model(s) to measure (default identity and the "
+                                                         "fastest learned)")
     parser.add_argument("--size", default="320x240", help="input frame size WxH (default 320x240)")
     parser.add_argument("--fps", type=int, default=30, help="live input rate (default 30)")
     parser.add_argument("--seconds", type=float, default=10.0, help="live input length (default 10)")

@@ -104,7 +104,8 @@ def ffmpeg_scale_row(
         f"ffmpeg-lanczos-x{scale}",
         "pyav-filtergraph",
         f"{width}x{height}",
-        note=f"FFmpeg {av.library_versions.get('libswscale', ('?',))} swscale lanczos, yuv420p, {frames} frames/rep",
+        note=f"FFmpeg {av.library_versions.get('libswscale', ('?',))} swscale lanczos, yuv420p, {frames} "
+             "frames/rep",
     )
     row.ms_per_frame = statistics.median(times)
     row.ms_min, row.ms_max = min(times), max(times)

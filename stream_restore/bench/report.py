@@ -19,7 +19,8 @@ def _cell(value: object, spec: str) -> str:
 def markdown_table(rows: Iterable[dict[str, object]]) -> str:
     """One Markdown table of bench rows (peak, model, peer and end-to-end rows alike)."""
     lines = [
-        "| kind | model | backend | size | ms/frame (median) | min-max ms | fps | GFLOP/frame | GFLOP/s | of run peak | of local peak | notes |",
+        "| kind | model | backend | size | ms/frame (median) | min-max ms | fps | GFLOP/frame | GFLOP/s | of "
+        "run peak | of local peak | notes |",
         "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for row in rows:
@@ -49,7 +50,8 @@ def markdown_table(rows: Iterable[dict[str, object]]) -> str:
             f"| {row['kind']} | {row['model']} | {row['backend']} | {row['size']} | "
             f"{_cell(row.get('ms_per_frame'), '.1f')} | {spread} | {_cell(row.get('fps'), '.2f')} | "
             f"{_cell(row.get('gflop_per_frame'), '.1f')} | {_cell(row.get('achieved_gflops'), '.1f')} | "
-            f"{_cell(row.get('fraction_of_peak'), '.0%')} | {_cell(extra.get('fraction_of_local_peak'), '.0%')} | "
+            f"{_cell(row.get('fraction_of_peak'), '.0%')} | "
+            f"{_cell(extra.get('fraction_of_local_peak'), '.0%')} | "
             f"{note.replace('|', '/')} |"
         )
     return "\n".join(lines) + "\n"

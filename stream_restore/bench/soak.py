@@ -95,12 +95,15 @@ class SoakResult:
         calls = sum(self.statuses.values())
         lines = [f"soak: {self.streams} streams x {self.seconds:.0f} s: {calls} calls "
                  f"({', '.join(f'{k} {v}' for k, v in sorted(self.statuses.items()))}), "
-                 f"{self.outputs_checked} outputs checked, {len(self.bad_outputs)} wrong, {self.frames_out} frames"]
+                 f"{self.outputs_checked} outputs checked, {len(self.bad_outputs)} wrong, {self.frames_out} "
+                 "frames"]
         if self.start and self.peak and self.idle:
             lines.append(
                 f"server RSS: start {self.start[0] >> 20} MiB, peak {self.peak[0] >> 20} MiB, "
-                f"after {IDLE_SECONDS:g} s idle {self.idle[0] >> 20} MiB; threads {self.start[1]} / {self.peak[1]} / "
-                f"{self.idle[1]}; fds {self.start[2]} / {self.peak[2]} / {self.idle[2]} (start / peak / idle)")
+                f"after {IDLE_SECONDS:g} s idle {self.idle[0] >> 20} MiB; threads {self.start[1]} / "
+                f"{self.peak[1]} / "
+                f"{self.idle[1]}; fds {self.start[2]} / {self.peak[2]} / {self.idle[2]} (start / peak / "
+                "idle)")
         for problem in self.bad_outputs[:5]:
             lines.append(f"  wrong output: {problem}")
         return "\n".join(lines)
@@ -120,9 +123,20 @@ def _start_server(streams: int, model: str, threads: int | None) -> tuple[subpro
     return process, line.split()[2]
 
 
-def run_soak(*, streams: int, seconds: float, server: str | None = None, server_pid: int | None = None,
-             model: str = "bicubic-x2", size: tuple[int, int] = (160, 96), frames: int = 50, interval: float = 10.0,
-             threads: int | None = None, token: str | None = None, say: Any = print) -> SoakResult:
+def run_soak(
+    *,
+    streams: int,
+    seconds: float,
+    server: str | None = None,
+    server_pid: int | None = None,
+    model: str = "bicubic-x2",
+    size: tuple[int, int] = (160, 96),
+    frames: int = 50,
+    interval: float = 10.0,
+    threads: int | None = None,
+    token: str | None = None,
+    say: Any = print,
+) -> SoakResult:
     """Run the soak and return its figures (``say`` gets the progress lines)."""
     from ..client import RestoreClient, file_chunks
     from ..media.samples import write_sample_clip
@@ -146,14 +160,18 @@ def run_soak(*, streams: int, seconds: float, server: str | None = None, server_
             scale = next((m.scale for m in client.list_models() if m.name == model), 1) or 1
             expected = (size[0] * scale, size[1] * scale)
             result.start = probe.sample()
-            say(f"soak: {streams} streams of {model} on {server} for {seconds:g} s; clip {size[0]}x{size[1]}, "
+            say(f"soak: {streams} streams of {model} on {server} for {seconds:g} s; clip "
+                f"{size[0]}x{size[1]}, "
                 f"{frames} frames -> {expected[0]}x{expected[1]}")
             t0 = time.monotonic()
             deadline = t0 + seconds
 
             def stream(number: int) -> None:
                 # a connection per stream, as separate clients have (gRPC would share one subchannel)
-                options = [("grpc.use_local_subchannel_pool", 1), ("grpc.max_receive_message_length", 64 << 20)]
+                options = [
+                    ("grpc.use_local_subchannel_pool", 1),
+                    ("grpc.max_receive_message_length", 64 << 20),
+                ]
                 with grpc.insecure_channel(server, options=options) as channel:
                     run_stream(number, pb_grpc.RestorerStub(channel))
 
@@ -205,11 +223,14 @@ def run_soak(*, streams: int, seconds: float, server: str | None = None, server_
                 if now >= next_report:
                     next_report += interval
                     with lock:
-                        calls = ", ".join(f"{k} {v}" for k, v in sorted(result.statuses.items())) or "none yet"
+                        calls = (
+                            ", ".join(f"{k} {v}" for k, v in sorted(result.statuses.items())) or "none yet"
+                        )
                         checked, bad = result.outputs_checked, len(result.bad_outputs)
                     figures = (f"server RSS {sample[0] >> 20} MiB, threads {sample[1]}, fds {sample[2]}"
                                if sample else "no server figures")
-                    say(f"[{now - t0:6.0f} s] calls: {calls}; outputs checked {checked}, wrong {bad}; {figures}")
+                    say(f"[{now - t0:6.0f} s] calls: {calls}; outputs checked {checked}, wrong {bad}; "
+                        f"{figures}")
             result.seconds = time.monotonic() - t0
             if result.start:
                 result.peak = (peak[0], peak[1], peak[2])
@@ -240,15 +261,20 @@ def _check_output(data: bytes, frames: int, size: tuple[int, int]) -> str | None
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m stream_restore.bench.soak", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m stream_restore.bench.soak", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--streams", type=int, default=8, help="concurrent Restore streams (default 8)")
-    parser.add_argument("--minutes", type=float, default=10.0, help="how long to keep them running (default 10)")
+    parser.add_argument("--minutes", type=float, default=10.0, help="how long to keep them running (default "
+                                                                    "10)")
     parser.add_argument("--server", help="HOST:PORT of a running server (default: start one)")
-    parser.add_argument("--server-pid", type=int, help="pid of that server, for RSS/threads/fds (else found by port)")
+    parser.add_argument("--server-pid", type=int, help="pid of that server, for RSS/threads/fds (else found "
+                                                       "by port)")
     parser.add_argument("-m", "--model", default="bicubic-x2", help="model (default bicubic-x2)")
     parser.add_argument("--size", default="160x96", help="clip size WxH (default 160x96)")
     parser.add_argument("--frames", type=int, default=50, help="clip frames (default 50, 2 s)")
-    parser.add_argument("--interval", type=float, default=10.0, help="seconds between progress lines (default 10)")
+    parser.add_argument("--interval", type=float, default=10.0, help="seconds between progress lines "
+                                                                     "(default 10)")
     parser.add_argument("--threads", type=int, help="inference threads of the server it starts")
     parser.add_argument("--token", help="bearer token for --server")
     args = parser.parse_args(argv)
@@ -258,9 +284,19 @@ def main(argv: list[str] | None = None) -> int:
         width, height = (int(v) for v in args.size.lower().split("x"))
     except ValueError:
         parser.error(f"invalid --size {args.size!r} (expected WxH)")
-    result = run_soak(streams=args.streams, seconds=args.minutes * 60, server=args.server, server_pid=args.server_pid,
-                      model=args.model, size=(width, height), frames=args.frames, interval=args.interval,
-                      threads=args.threads, token=args.token, say=lambda line: print(line, flush=True))
+    result = run_soak(
+        streams=args.streams,
+        seconds=args.minutes * 60,
+        server=args.server,
+        server_pid=args.server_pid,
+        model=args.model,
+        size=(width, height),
+        frames=args.frames,
+        interval=args.interval,
+        threads=args.threads,
+        token=args.token,
+        say=lambda line: print(line, flush=True),
+    )
     print(result.summary(), flush=True)
     return 1 if result.failed else 0
 

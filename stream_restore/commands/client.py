@@ -30,11 +30,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--preset", default="", help="encoder speed preset")
     parser.add_argument("--tune", default="", help="encoder tuning, e.g. zerolatency")
     parser.add_argument("--input-format", help="input demuxer or device format (e.g. v4l2, mpegts)")
-    parser.add_argument("--low-latency", action="store_true", help="live mode: minimal buffering on the server")
+    parser.add_argument("--low-latency", action="store_true", help="live mode: minimal buffering on the "
+                                                                   "server")
     parser.add_argument("--tile-max-pixels", type=int, default=0, help="tile frames above this many pixels")
     sec = parser.add_argument_group("security")
     sec.add_argument("--tls", action="store_true", help="use TLS with the system's CA roots")
-    sec.add_argument("--tls-ca", help="PEM CA certificate that signed the server's certificate (implies --tls)")
+    sec.add_argument("--tls-ca", help="PEM CA certificate that signed the server's certificate (implies "
+                                      "--tls)")
     sec.add_argument("--tls-cert", help="client certificate for mutual TLS (PEM)")
     sec.add_argument("--tls-key", help="client key for mutual TLS (PEM)")
     sec.add_argument("--server-name", help="expected name in the server certificate")

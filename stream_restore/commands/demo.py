@@ -43,7 +43,8 @@ def run(args: argparse.Namespace) -> int:
         sample = Path(args.keep_sample) if args.keep_sample else Path(tmp) / "sample.ts"
         t0 = time.perf_counter()
         write_sample_clip(sample, width=width, height=height, frames=max(1, round(args.seconds * 25)))
-        say(f"generated a {args.seconds:g} s {width}x{height} sample clip with audio ({sample.stat().st_size // 1024} KiB)"
+        say(f"generated a {args.seconds:g} s {width}x{height} sample clip with audio "
+            f"({sample.stat().st_size // 1024} KiB)"
             f" in {time.perf_counter() - t0:.1f} s\n")
         config = ServerConfig(host="127.0.0.1", port=0, backend="torch", preload=(args.model,), max_streams=1)
         with server_in_thread(config) as server:
@@ -55,8 +56,12 @@ def run(args: argparse.Namespace) -> int:
             with RestoreClient(address) as client:
                 try:
                     result = client.restore(
-                        sample, output, request,
-                        progress=lambda p: bar(Progress(p.frames_done, p.frames_total or None, p.elapsed_seconds, p.fps)),
+                        sample,
+                        output,
+                        request,
+                        progress=lambda p: bar(
+                            Progress(p.frames_done, p.frames_total or None, p.elapsed_seconds, p.fps)
+                        ),
                     )
                 finally:
                     bar.finish()
@@ -65,7 +70,9 @@ def run(args: argparse.Namespace) -> int:
     if s is None or h is None:
         say("the server sent no summary\n")
         return 1
-    say(f"restored {s.frames_out} frames {h.input.width}x{h.input.height} -> {h.output.width}x{h.output.height} "
+    say(f"restored {s.frames_out} frames {h.input.width}x{h.input.height} -> "
+        f"{h.output.width}x{h.output.height} "
         f"with {args.model} in {s.wall_seconds:.1f} s ({s.fps:.1f} fps), audio carried "
-        f"({s.packets_copied} packets)\nwrote {output} ({output.stat().st_size // 1024} KiB); play it with any player\n")
+        f"({s.packets_copied} packets)\nwrote {output} ({output.stat().st_size // 1024} KiB); play it with "
+        "any player\n")
     return 0

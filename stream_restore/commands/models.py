@@ -33,12 +33,14 @@ def run(args: argparse.Namespace) -> int:
         for row in rows:
             print(json.dumps(row))
         return 0
-    header = f"{'name':<16} {'task':<8} {'scale':>5} {'frames':>7} {'recur':>5} {'params':>9} {'GFLOP/MP':>9}  description"
+    header = (f"{'name':<16} {'task':<8} {'scale':>5} {'frames':>7} {'recur':>5} {'params':>9} "
+              f"{'GFLOP/MP':>9}  description")
     print(header)
     print("-" * len(header))
     for r in rows:
         print(
             f"{r['name']:<16} {r['task']:<8} {'x' + str(r['scale']):>5} {r['frames']:>7} "
-            f"{'yes' if r['recurrent'] else 'no':>5} {r['parameters']:>9,} {r['gflop_per_mpixel']:>9.2f}  {r['description']}"
+            f"{'yes' if r['recurrent'] else 'no':>5} {r['parameters']:>9,} {r['gflop_per_mpixel']:>9.2f}  "
+            f"{r['description']}"
         )
     return 0

@@ -52,9 +52,11 @@ def _terminate_as_interrupt() -> Iterator[None]:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("input", help="video file or URL, image file, or folder of images")
     parser.add_argument("output", help="video file (.mp4 .mkv .webm .mov .ts), image file, or folder")
-    parser.add_argument("-m", "--model", default=DEFAULT_MODEL, help=f"model name (default {DEFAULT_MODEL}; see 'models')")
+    parser.add_argument("-m", "--model", default=DEFAULT_MODEL, help=f"model name (default {DEFAULT_MODEL}; "
+                                                                     "see 'models')")
     enc = parser.add_argument_group("encoding")
-    enc.add_argument("--codec", help="h264, hevc, vp9, av1, ffv1 (lossless), h264_nvenc, ... (default per container)")
+    enc.add_argument("--codec", help="h264, hevc, vp9, av1, ffv1 (lossless), h264_nvenc, ... (default per "
+                                     "container)")
     enc.add_argument("--crf", type=int, help="constant quality (lower is better; default per codec)")
     enc.add_argument("--bitrate", help="target bitrate instead of CRF, e.g. 8M")
     enc.add_argument("--preset", help="encoder speed preset (x264/x265: ultrafast..veryslow)")
@@ -71,14 +73,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     run_group.add_argument("--compile", action="store_true", help="torch.compile the model (torch backend)")
     run_group.add_argument("--tile-max-pixels", type=int,
                            help="split frames larger than this many input pixels into overlapping tiles")
-    run_group.add_argument("--tile-overlap", type=int, help="pixels shared by neighbouring tiles (default from the model)")
+    run_group.add_argument("--tile-overlap", type=int, help="pixels shared by neighbouring tiles (default "
+                                                            "from the model)")
     run_group.add_argument("--cache-dir", default="engines/cache",
                            help="ONNX exports, TensorRT engines and backend timings (default engines/cache)")
-    run_group.add_argument("--no-scene-detect", action="store_true", help="never reset recurrent state on cuts")
+    run_group.add_argument("--no-scene-detect", action="store_true", help="never reset recurrent state on "
+                                                                          "cuts")
     run_group.add_argument("--compile-colour", choices=("auto", "on", "off"), default="auto",
                            help="compile the YUV<->RGB conversion (same result, faster after a few seconds' "
                                 "compile); auto: with a compiled backend or inputs of 500+ frames")
-    run_group.add_argument("--max-size", default="8192x8192", help="largest accepted input, WxH (default 8192x8192)")
+    run_group.add_argument("--max-size", default="8192x8192", help="largest accepted input, WxH (default "
+                                                                   "8192x8192)")
     run_group.add_argument("--input-format", help="force the input container format (e.g. mpegts)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress display or summary")
 
@@ -115,7 +120,9 @@ def build_job(args: argparse.Namespace) -> RestoreJob:
             frame_rate=fps,
             image_quality=args.quality,
         ),
-        pipeline=PipelineOptions(scene_detection=not args.no_scene_detect, compile_colour=args.compile_colour),
+        pipeline=PipelineOptions(
+            scene_detection=not args.no_scene_detect, compile_colour=args.compile_colour
+        ),
         limits=Limits(max_width=max_w, max_height=max_h, max_pixels=max_w * max_h),
     )
 
@@ -134,6 +141,7 @@ def run(args: argparse.Namespace) -> int:
         shares = stats.shares()
         sys.stderr.write(
             f"restored {stats.frames_out} frames in {stats.wall_seconds:.1f} s ({stats.fps:.2f} fps; "
-            f"decode {shares['decode']:.0%}, model {shares['infer']:.0%}, encode {shares['encode']:.0%}) -> {output}\n"
+            f"decode {shares['decode']:.0%}, model {shares['infer']:.0%}, encode {shares['encode']:.0%}) -> "
+            f"{output}\n"
         )
     return 0

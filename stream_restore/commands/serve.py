@@ -30,7 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     net.add_argument("--tls-client-ca", help="PEM CA that client certificates must chain to (mutual TLS)")
     net.add_argument("--token-file", help="file of accepted bearer tokens, one per line")
     net.add_argument("--metrics-port", type=int, help="serve Prometheus metrics over HTTP on this port")
-    net.add_argument("--metrics-host", help="address of the metrics endpoint, which has no auth (default 127.0.0.1)")
+    net.add_argument("--metrics-host", help="address of the metrics endpoint, which has no auth (default "
+                                            "127.0.0.1)")
     net.add_argument("--allow-insecure", action="store_true",
                      help="listen on a non-loopback address with neither TLS nor tokens (refused otherwise)")
     lim = parser.add_argument_group("limits")
@@ -38,13 +39,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     lim.add_argument("--max-size", help="largest input frame, WxH (default 8192x8192)")
     lim.add_argument("--max-duration", type=float, help="longest input, seconds (default unlimited)")
     lim.add_argument("--max-message-bytes", type=int, help="largest gRPC message (default 8 MiB)")
-    lim.add_argument("--idle-timeout", type=float, help="drop a stream silent this long, seconds (default 60)")
-    lim.add_argument("--grace-period", type=float, help="seconds running streams get at shutdown (default 10)")
+    lim.add_argument("--idle-timeout", type=float, help="drop a stream silent this long, seconds (default "
+                                                        "60)")
+    lim.add_argument("--grace-period", type=float, help="seconds running streams get at shutdown (default "
+                                                        "10)")
     lim.add_argument("--min-input-rate", type=float,
                      help="bytes/s a stream must average while the server waits for it (default 1024)")
-    lim.add_argument("--max-call-seconds", type=float, help="wall-clock budget of one stream (default unlimited)")
+    lim.add_argument("--max-call-seconds", type=float, help="wall-clock budget of one stream (default "
+                                                            "unlimited)")
     lim.add_argument("--max-images", type=int, help="concurrent RestoreImage calls (default 2)")
-    lim.add_argument("--max-image-pixels", type=int, help="largest decoded RestoreImage input (default 4096x4096)")
+    lim.add_argument("--max-image-pixels", type=int, help="largest decoded RestoreImage input (default "
+                                                          "4096x4096)")
     eng = parser.add_argument_group("models")
     eng.add_argument("--preload", action="append", help="load this model at start (repeatable)")
     eng.add_argument("--device", help="cpu, cuda or cuda:N (default cpu)")
@@ -54,7 +59,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     eng.add_argument("--tile-max-pixels", type=int, help="tile frames above this many input pixels")
     eng.add_argument("--allow-backend", action="append",
                      help="a backend clients may ask for besides --backend (repeatable; default none)")
-    eng.add_argument("--max-engines", type=int, help="engines kept loaded, least recently used closed first (default 4)")
+    eng.add_argument("--max-engines", type=int, help="engines kept loaded, least recently used closed first "
+                                                     "(default 4)")
     eng.add_argument("--engine-cache-dir",
                      help="ONNX exports and TensorRT engines (default: a private folder removed at exit)")
     parser.add_argument("--log-json", action="store_true", help="structured logs, one JSON object per line")
@@ -90,7 +96,8 @@ def build_config(args: argparse.Namespace) -> Any:
     if not (config.tls or config.tokens or _is_loopback(config.host) or args.allow_insecure
             or settings.get("allow_insecure")):
         raise ConfigError(
-            f"refusing to serve on {config.host} without authentication: give --token-file or --tls-cert/--tls-key "
+            f"refusing to serve on {config.host} without authentication: give --token-file or "
+            "--tls-cert/--tls-key "
             "(mutual TLS with --tls-client-ca), or --allow-insecure where the network itself is trusted"
         )
     return config

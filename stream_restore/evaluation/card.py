@@ -63,7 +63,8 @@ METRIC_TEXT = {
     "video-crf30": "the same video, LR H.264-coded at CRF 30",
     "Levin09": "Levin09 (32 blurred, gray; at the best shift, 15 px border)",
     "GoPro": "GoPro real pairs (2, 1280x720)",
-    "video-blur": "synthetic blurred video: fast camera pans over the 2 sharp GoPro frames, 7 sub-frames averaged per frame (2 clips, 256x256, held out)",
+    "video-blur": "synthetic blurred video: fast camera pans over the 2 sharp GoPro frames, 7 sub-frames "
+                  "averaged per frame (2 clips, 256x256, held out)",
 }
 
 
@@ -111,7 +112,10 @@ def _eval_rows(spec: ModelSpec, data_root: Path) -> dict[str, tuple[float, float
             create_backend(get_spec(baseline), "torch", BackendOptions()) as base:
         for dataset in datasets:
             samples = load_dataset(dataset, spec.scale, data_root)
-            rows[dataset] = (evaluate(model, dataset, samples).psnr_y, evaluate(base, dataset, samples).psnr_y)
+            rows[dataset] = (
+                evaluate(model, dataset, samples).psnr_y,
+                evaluate(base, dataset, samples).psnr_y,
+            )
     return rows
 
 
@@ -168,7 +172,8 @@ def write_card(name: str, data_root: Path, runs: Path, notes: str | None, comman
         f"| recurrent | {'yes' if spec.recurrent else 'no'} |",
         f"| parameters | {spec.parameter_count():,} |",
         f"| GFLOP per input megapixel (counted, per frame) | {spec.gflop_per_megapixel():.1f} |",
-        f"| weights | `weights/{spec.weights.file if spec.weights else '-'}` (sha256 `{spec.weights.sha256[:16] if spec.weights else '-'}...`) |",
+        f"| weights | `weights/{spec.weights.file if spec.weights else '-'}` (sha256 "
+        f"`{spec.weights.sha256[:16] if spec.weights else '-'}...`) |",
         "",
         "## Training",
         "",
@@ -183,7 +188,8 @@ def write_card(name: str, data_root: Path, runs: Path, notes: str | None, comman
         f"Command: `{command}`",
         "",
         _run_line(step, seconds, recipe.steps, _kept_run(path)),
-        f"{_threads(command)} intra-op thread(s), under `nice`, alongside other jobs ({platform.python_version()}, torch {torch.__version__}).",
+        f"{_threads(command)} intra-op thread(s), under `nice`, alongside other jobs "
+        f"({platform.python_version()}, torch {torch.__version__}).",
         "",
         "## Measured (Y PSNR, dB; crop = scale for SR; deblurring: GoPro uncropped, Levin09 up to a shift)",
         "",
@@ -222,7 +228,8 @@ def main() -> None:
     parser.add_argument("name")
     parser.add_argument("--data", type=Path, default=Path("../shared/data"))
     parser.add_argument("--runs", type=Path, default=Path("runs"))
-    parser.add_argument("--notes", default=None, help="markdown for 'Notes and gaps' (default: keep the card's)")
+    parser.add_argument("--notes", default=None, help="markdown for 'Notes and gaps' (default: keep the "
+                                                      "card's)")
     parser.add_argument("--command", default=None, help="the exact training command (default: the plain one)")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()

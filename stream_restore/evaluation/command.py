@@ -144,8 +144,10 @@ def format_table(dataset: str, scale: int, samples: list[Sample], results: list[
         relative = 100.0 * r.sharpness / r.sharpness_gt if r.sharpness_gt > 0 else math.nan
         line += f" {_fmt(relative, 0) + '%' if not math.isnan(relative) else '-':>6} {r.seconds:>7.1f}"
         lines.append(line)
-    lines.append("sharp: Laplacian variance of the output's luma against the ground truth's (no-reference detail;"
-                 " blur < 100% < noise or invented texture)" + ("; tDiff: flicker, lower is steadier" if video else ""))
+    lines.append("sharp: Laplacian variance of the output's luma against the ground truth's (no-reference "
+                 "detail;"
+                 " blur < 100% < noise or invented "
+                 "texture)" + ("; tDiff: flicker, lower is steadier" if video else ""))
     return "\n".join(lines)
 
 

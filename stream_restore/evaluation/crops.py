@@ -56,7 +56,9 @@ def _cell(codes: torch.Tensor) -> torch.Tensor:
     return F.interpolate(rgb[None].float() / 255.0, scale_factor=_ZOOM, mode="nearest")[0]
 
 
-def crop_grid(samples: list[Sample], models: list[str], options: BackendOptions) -> tuple[torch.Tensor, list[str]]:
+def crop_grid(
+    samples: list[Sample], models: list[str], options: BackendOptions
+) -> tuple[torch.Tensor, list[str]]:
     """Rows of crops (one per sample): each model's output, then the ground truth.
 
     Returns the image (3, H, W) in [0, 1] and a line of scores per model cell.
@@ -81,7 +83,8 @@ def crop_grid(samples: list[Sample], models: list[str], options: BackendOptions)
                 ref_y = rgb_to_y(truth) if truth.shape[0] == 3 else truth.double()
                 out_y = rgb_to_y(codes) if codes.shape[0] == 3 else codes.double()
                 ratio = 100.0 * sharpness(out_y) / max(sharpness(ref_y), 1e-9)
-                report.append(f"{sample.name} {name}: crop Y PSNR {psnr(out_y, ref_y):.2f} dB, sharpness {ratio:.0f}%")
+                report.append(f"{sample.name} {name}: crop Y PSNR {psnr(out_y, ref_y):.2f} dB, sharpness "
+                              f"{ratio:.0f}%")
             cells.append(_cell(truth))
             rows.append(_join(cells, dim=-1))
     finally:

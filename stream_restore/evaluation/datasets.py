@@ -127,7 +127,9 @@ def levin_samples(data_dir: Path, limit: int | None = None) -> list[Sample]:
         if image_id not in sharp:
             sharp[image_id] = read_image(folder / "gt" / f"im{image_id}.png")
         codes = read_image(path)
-        samples.append(Sample(path.stem, to_model_input(codes)[None], sharp[image_id][None], 0, shift_tolerant=True))
+        samples.append(
+            Sample(path.stem, to_model_input(codes)[None], sharp[image_id][None], 0, shift_tolerant=True)
+        )
     return samples
 
 

@@ -177,11 +177,18 @@ def align_upto_shift(
     def error(dy: float, dx: float) -> float:
         return float(((_shifted(out, dy, dx, border, size) - ref) ** 2).sum().item())
 
-    whole = [(float(dy), float(dx)) for dy in range(-max_shift, max_shift + 1) for dx in range(-max_shift, max_shift + 1)]
+    whole = [
+        (float(dy), float(dx))
+        for dy in range(-max_shift, max_shift + 1)
+        for dx in range(-max_shift, max_shift + 1)
+    ]
     by, bx = min(whole, key=lambda d: error(*d))
     ticks = [k * step for k in range(-round(1 / step), round(1 / step) + 1)]
     fine = [
-        (by + a, bx + b) for a in ticks for b in ticks if abs(by + a) <= max_shift and abs(bx + b) <= max_shift
+        (by + a, bx + b)
+        for a in ticks
+        for b in ticks
+        if abs(by + a) <= max_shift and abs(bx + b) <= max_shift
     ]
     dy, dx = min(fine, key=lambda d: error(*d))
     return _shifted(out, dy, dx, border, size), ref

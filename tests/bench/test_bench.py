@@ -77,7 +77,9 @@ def test_e2e_row_times_the_model_beside_the_restore(tmp_path) -> None:
     shares = [row.extra[f"{k}_share"] for k in ("decode", "infer", "encode")]
     assert sum(shares) == pytest.approx(1.0, abs=0.01)
     assert row.extra["model_only_fps"] > 0
-    assert row.extra["of_model_only"] == pytest.approx(row.fps / row.extra["model_only_fps"], rel=0.01, abs=1e-3)
+    assert row.extra["of_model_only"] == pytest.approx(
+        row.fps / row.extra["model_only_fps"], rel=0.01, abs=1e-3
+    )
     table = markdown_table([json.loads(row.to_json())])
     assert "of the model alone" in table and "| e2e | bicubic-x2 | torch | 64x48 |" in table
 

@@ -67,7 +67,9 @@ def test_audio_only_file(tmp_path, capsys):
 
 
 def test_missing_file(tmp_path, capsys):
-    assert_clean_failure(tmp_path, *run_cli(capsys, tmp_path / "nope.mp4", tmp_path / "out.mp4"), "no such file")
+    assert_clean_failure(
+        tmp_path, *run_cli(capsys, tmp_path / "nope.mp4", tmp_path / "out.mp4"), "no such file"
+    )
 
 
 def test_unknown_output_container(clip, tmp_path, capsys):
@@ -77,7 +79,9 @@ def test_unknown_output_container(clip, tmp_path, capsys):
 
 def test_unknown_encoder(clip, tmp_path, capsys):
     src = clip("in.mkv", frames=2)
-    assert_clean_failure(tmp_path, *run_cli(capsys, src, tmp_path / "out.mkv", "--codec", "nosuch"), "not available")
+    assert_clean_failure(
+        tmp_path, *run_cli(capsys, src, tmp_path / "out.mkv", "--codec", "nosuch"), "not available"
+    )
 
 
 def test_video_codec_without_decoder(tmp_path, capsys):
@@ -97,7 +101,9 @@ def test_video_codec_without_decoder(tmp_path, capsys):
 
 def test_unknown_model(clip, tmp_path, capsys):
     src = clip("in.mkv", frames=2)
-    assert_clean_failure(tmp_path, *run_cli(capsys, src, tmp_path / "out.mkv", "--model", "nosuch"), "unknown model")
+    assert_clean_failure(
+        tmp_path, *run_cli(capsys, src, tmp_path / "out.mkv", "--model", "nosuch"), "unknown model"
+    )
 
 
 def test_unwritable_output_path(clip, tmp_path, capsys):
@@ -180,8 +186,20 @@ def test_ctrl_c_or_sigterm_stops_cleanly_without_output(clip, tmp_path, sig, sta
     # is inherited: Python then never turns it into KeyboardInterrupt. Start the child as a shell's
     # foreground job would.
     proc = subprocess.Popen(
-        [sys.executable, "-m", "stream_restore", "restore", str(src), str(out), "--model", "bicubic-x4", "--quiet"],
-        stderr=subprocess.PIPE, text=True, env=env,
+        [
+            sys.executable,
+            "-m",
+            "stream_restore",
+            "restore",
+            str(src),
+            str(out),
+            "--model",
+            "bicubic-x4",
+            "--quiet",
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 60
@@ -306,7 +324,8 @@ def test_damaged_audio_being_reencoded_is_skipped_not_an_output_error(clip, tmp_
 
 def test_av1_encoder_banner_stays_out_of_quiet_output(clip, tmp_path):
     """SVT-AV1 writes its banner to stderr itself (about 25 lines); --quiet promises silence."""
-    result = _run_cli_process(clip("in.mkv", frames=4), tmp_path / "out.mkv", "-m", "identity", "--codec", "av1",
-                              "--quiet")
+    result = _run_cli_process(
+        clip("in.mkv", frames=4), tmp_path / "out.mkv", "-m", "identity", "--codec", "av1", "--quiet"
+    )
     assert result.returncode == 0, result.stderr
     assert result.stderr.strip() == ""

@@ -27,8 +27,14 @@ print(json.dumps({"code": code, "peak_kib": resource.getrusage(resource.RUSAGE_S
 
 def peak_rss_kib(src, out) -> int:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    result = subprocess.run([sys.executable, "-c", _MEASURE, str(src), str(out)], capture_output=True, text=True,
-                            env=env, timeout=600, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", _MEASURE, str(src), str(out)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        check=False,
+    )
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["code"] == 0, result.stderr
     return int(report["peak_kib"])
@@ -36,7 +42,9 @@ def peak_rss_kib(src, out) -> int:
 
 @pytest.mark.slow  # 71 s on 2 busy cores: 2,000 frames
 def test_peak_memory_does_not_grow_with_clip_length(clip, tmp_path):
-    short = clip("short.mkv", frames=200, width=96, height=64, audio=("aac",), options={"preset": "ultrafast"})
+    short = clip(
+        "short.mkv", frames=200, width=96, height=64, audio=("aac",), options={"preset": "ultrafast"}
+    )
     long = clip("long.mkv", frames=2000, width=96, height=64, audio=("aac",), options={"preset": "ultrafast"})
     rss_short = peak_rss_kib(short, tmp_path / "short_out.mkv")
     rss_long = peak_rss_kib(long, tmp_path / "long_out.mkv")

@@ -20,7 +20,9 @@ def restore(*args: object) -> int:
 def test_identity_through_lossless_codec_is_bit_exact(clip, tmp_path, compile_colour):
     src = clip("in.mkv", frames=10)
     out = tmp_path / "out.mkv"
-    assert restore(src, out, "--model", "identity", "--codec", "ffv1", "--compile-colour", compile_colour) == 0
+    assert (
+        restore(src, out, "--model", "identity", "--codec", "ffv1", "--compile-colour", compile_colour) == 0
+    )
     with av.open(str(src)) as a, av.open(str(out)) as b:
         fa = [f.to_ndarray() for f in a.decode(video=0)]
         fb = [f.to_ndarray() for f in b.decode(video=0)]
@@ -147,7 +149,9 @@ def test_folder_to_video(tmp_path):
     folder = tmp_path / "seq"
     folder.mkdir()
     for i in range(5):
-        av.VideoFrame.from_ndarray(np.full((16, 16, 3), 20 * i, np.uint8), format="rgb24").save(str(folder / f"{i}.png"))
+        av.VideoFrame.from_ndarray(np.full((16, 16, 3), 20 * i, np.uint8), format="rgb24").save(
+            str(folder / f"{i}.png")
+        )
     out = tmp_path / "seq.mp4"
     assert restore(folder, out, "--model", "identity", "--fps", "10") == 0
     frames, pts, tb, fmt = decode_video(out)
@@ -183,7 +187,10 @@ def test_shared_clip_x2(shared_data: Path, tmp_path):
     before, after = stream_summary(src), stream_summary(out)
     assert [(t, n) for t, _, n, _ in after] == [(t, n) for t, _, n, _ in before]
     with av.open(str(out)) as c:
-        assert (c.streams.video[0].codec_context.width, c.streams.video[0].codec_context.height) == (2560, 1440)
+        assert (c.streams.video[0].codec_context.width, c.streams.video[0].codec_context.height) == (
+            2560,
+            1440,
+        )
 
 
 @pytest.mark.parametrize(

@@ -84,7 +84,9 @@ def test_nvenc_without_a_usable_gpu_is_a_config_error(monkeypatch):
 
 
 def test_valid_presets_and_tunes_pass():
-    assert resolve_encoder(EncodeOptions(preset="veryfast", tune="film,fastdecode"), "mp4", EIGHT).options["tune"]
+    assert resolve_encoder(EncodeOptions(preset="veryfast", tune="film,fastdecode"), "mp4", EIGHT).options[
+        "tune"
+    ]
     assert resolve_encoder(EncodeOptions(codec="vp9", preset="6"), "webm", EIGHT).options["cpu-used"] == "6"
     assert resolve_encoder(EncodeOptions(codec="av1", preset="10"), "matroska", EIGHT)
 

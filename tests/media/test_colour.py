@@ -48,7 +48,9 @@ def test_matrix_matters():
     assert (rgb601 - rgb709).abs().max() > 0.02
 
 
-@pytest.mark.parametrize("pix_fmt", ["yuv420p", "yuv420p10le", "nv12", "yuvj420p", "yuv444p", "gbrp", "rgb24"])
+@pytest.mark.parametrize(
+    "pix_fmt", ["yuv420p", "yuv420p10le", "nv12", "yuvj420p", "yuv444p", "gbrp", "rgb24"]
+)
 def test_frame_round_trip_through_pyav(pix_fmt):
     y, x = np.mgrid[0:48, 0:64]
     smooth = np.stack([40 + 2 * x, 60 + 2 * y, 200 - x - y], axis=-1).astype(np.uint8)

@@ -77,7 +77,9 @@ def _refused_inputs(base: str, secret: Path) -> dict[str, bytes]:
     }
 
 
-@pytest.mark.parametrize("kind", ["hls", "hls-master", "dash", "concat", "concat-absolute", "sdp", "ffmetadata"])
+@pytest.mark.parametrize(
+    "kind", ["hls", "hls-master", "dash", "concat", "concat-absolute", "sdp", "ffmetadata"]
+)
 def test_client_bytes_of_a_referencing_format_are_refused_unread(kind, http_server, secret):
     base, requests, _ = http_server
     data = _refused_inputs(base, secret)[kind]
@@ -91,7 +93,11 @@ def test_client_bytes_of_a_referencing_format_are_refused_unread(kind, http_serv
                                  "video4linux2", "mpegtsraw", "no-such-demuxer"])
 def test_client_cannot_name_a_demuxer_outside_the_allow_list(fmt, http_server, secret):
     base, requests, _ = http_server
-    payloads = {"lavfi": b"movie=secret.ts", "image2": b"secret.%02d.png", "hls": _refused_inputs(base, secret)["hls"]}
+    payloads = {
+        "lavfi": b"movie=secret.ts",
+        "image2": b"secret.%02d.png",
+        "hls": _refused_inputs(base, secret)["hls"],
+    }
     with pytest.raises(UnsupportedError, match="not accepted from a client stream"):
         VideoReader(io.BytesIO(payloads.get(fmt, b"ffconcat version 1.0\nfile secret.ts\n")), format=fmt)
     assert requests == []
@@ -122,7 +128,9 @@ def test_a_local_playlist_is_read_only_when_asked_for(secret, tmp_path):
     ("in.nut", "libx264"),
 ])
 def test_every_allowed_container_is_read_from_a_byte_stream(tmp_path, name, codec):
-    path = make_clip(tmp_path / name, codec=codec, options={"x265-params": "log-level=error"} if "265" in codec else {})
+    path = make_clip(
+        tmp_path / name, codec=codec, options={"x265-params": "log-level=error"} if "265" in codec else {}
+    )
     with VideoReader(io.BytesIO(path.read_bytes())) as reader:
         assert (reader.info.width, reader.info.height) == (64, 48)
         assert reader.info.codec in ("h264", "hevc", "vp9")
@@ -132,7 +140,9 @@ def test_policies_name_what_they_allow():
     assert {"hls", "concat", "image2", "lavfi", "sdp"}.isdisjoint(CLIENT_STREAM.demuxers())
     assert set(CLIENT_STREAM.demuxers()) == STREAM_DEMUXERS
     local = LOCAL_FILE.demuxers()
-    assert "avi" in local and "mpegts" in local and not {"hls", "concat", "image2", "lavfi", "sdp"} & set(local)
+    assert (
+        "avi" in local and "mpegts" in local and not {"hls", "concat", "image2", "lavfi", "sdp"} & set(local)
+    )
     assert CLIENT_STREAM.open_options(None)["protocol_whitelist"] == ""
 
 
@@ -144,7 +154,9 @@ def test_a_remote_playlist_cannot_name_local_files(http_server, secret):
     with pytest.raises(InputError):  # the secret is a readable clip: opening would have succeeded
         VideoReader(f"{base}/list.m3u8")
     assert requests[0] == "/list.m3u8"  # a bare path resolves against the playlist's host, not the disk
-    handler_pages["/good.m3u8"] = f"#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.0,\n{base}/seg.ts\n#EXT-X-ENDLIST\n".encode()
+    handler_pages["/good.m3u8"] = (
+        f"#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.0,\n{base}/seg.ts\n#EXT-X-ENDLIST\n".encode()
+    )
     handler_pages["/seg.ts"] = secret.read_bytes()
     with VideoReader(f"{base}/good.m3u8") as reader:  # segments over the network are fine
         assert reader.info.width == 64

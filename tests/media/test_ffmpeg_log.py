@@ -67,7 +67,10 @@ def test_a_failed_open_gives_ffmpegs_reason_and_logs_its_lines(tmp_path, caplog)
     broken = tmp_path / "broken.mp4"
     data = src.read_bytes()
     broken.write_bytes(data.replace(b"moov", b"mooX"))
-    with caplog.at_level(logging.INFO, logger="stream_restore.media.ffmpeg"), pytest.raises(InputError) as caught:
+    with (
+        caplog.at_level(logging.INFO, logger="stream_restore.media.ffmpeg"),
+        pytest.raises(InputError) as caught,
+    ):
         VideoReader(broken)
     assert "moov atom not found" in str(caught.value)
     assert any("moov atom not found" in r.getMessage() for r in caplog.records)
@@ -82,5 +85,7 @@ def test_decoding_calls_no_python_log_callback(tmp_path, capfd, caplog):
         for _ in reader:
             pass
     assert reader.corrupt_packets or reader.warnings
-    assert not [r.getMessage() for r in caplog.records if r.name.startswith(("libav", "stream_restore.media.ffmpeg"))]
+    assert not [
+        r.getMessage() for r in caplog.records if r.name.startswith(("libav", "stream_restore.media.ffmpeg"))
+    ]
     assert "error while decoding" not in capfd.readouterr().err

@@ -13,7 +13,9 @@ from stream_restore.media import colour, kernels
 
 def test_compiled_conversions_equal_eager():
     # 10-bit 4:2:2 full range with odd width: exercises the edge padding and the horizontal filter.
-    color = ColorInfo(matrix=Matrix.BT2020_NCL, range=ColorRange.FULL, bit_depth=10, chroma_subsampling=(2, 1))
+    color = ColorInfo(
+        matrix=Matrix.BT2020_NCL, range=ColorRange.FULL, bit_depth=10, chroma_subsampling=(2, 1)
+    )
     gen = torch.Generator().manual_seed(0)
     rgb = torch.rand(3, 18, 27, generator=gen) * 1.1 - 0.05  # a little out of gamut, as real video is
     expected = colour.rgb_to_yuv(rgb, color)
@@ -64,7 +66,8 @@ def test_compiler_failure_falls_back_to_eager_with_one_warning(monkeypatch, capl
     for got in (first, second):
         assert all(torch.equal(a, b) for a, b in zip(expected, got, strict=True))
     warnings = [r.getMessage() for r in caplog.records]
-    assert warnings == ["compiled colour conversion unavailable (RuntimeError: no C++ compiler found); using the eager functions"]
+    assert warnings == ["compiled colour conversion unavailable (RuntimeError: no C++ compiler found); using "
+                        "the eager functions"]
 
 
 def test_too_many_variants_fall_back_to_eager(monkeypatch):

@@ -14,7 +14,9 @@ from stream_restore.errors import InputError, OutputError
 from stream_restore.frames import ColorInfo, Frame, StreamInfo
 from stream_restore.media.encode import VideoWriter
 
-INFO = StreamInfo(width=64, height=48, time_base=Fraction(1, 1000), frame_rate=Fraction(25), color=ColorInfo())
+INFO = StreamInfo(
+    width=64, height=48, time_base=Fraction(1, 1000), frame_rate=Fraction(25), color=ColorInfo()
+)
 
 
 class _Refusing:
@@ -35,7 +37,8 @@ def _frame(index: int) -> Frame:
 
 
 @pytest.mark.parametrize(("error", "expected"), [
-    (av.ArgumentError(22, "Invalid argument"), InputError),  # timestamps of a damaged timeline (fuzz seed 101 #8391)
+    # timestamps of a damaged timeline (fuzz seed 101 #8391)
+    (av.ArgumentError(22, "Invalid argument"), InputError),
     (av.OSError(28, "No space left on device"), OutputError),
 ])
 def test_a_muxer_refusal_is_the_inputs_fault_a_write_failure_the_outputs(error, expected):

@@ -13,7 +13,11 @@ from stream_restore.models.flow import FlowEstimator, warp
 from stream_restore.models.vsr_aligned import AlignedRecurrentSR
 
 FLOW_WEIGHTS = (
-    Path(__file__).resolve().parents[2] / "stream_restore" / "training" / "checkpoints" / "vsr-x4-aligned-flow.safetensors"
+    Path(__file__).resolve().parents[2]
+    / "stream_restore"
+    / "training"
+    / "checkpoints"
+    / "vsr-x4-aligned-flow.safetensors"
 )
 
 

@@ -67,10 +67,17 @@ def test_real_footage_cut_and_motion(shared_data):
     def frames(path):
         with av.open(str(path)) as c:
             for f in c.decode(video=0):
-                yield torch.from_numpy(f.reformat(width=320, height=180, format="rgb24").to_ndarray()).permute(2, 0, 1) / 255
+                yield (
+                    torch.from_numpy(f.reformat(width=320, height=180, format="rgb24").to_ndarray()).permute(
+                        2, 0, 1
+                    )
+                    / 255
+                )
 
     video = shared_data / "video"
     detector = SceneCutDetector()
     first = list(frames(video / "bee.mp4"))
-    fired = [i for i, f in enumerate([*first, *frames(video / "butterfly.mp4")]) if detector.is_cut(f.float())]
+    fired = [
+        i for i, f in enumerate([*first, *frames(video / "butterfly.mp4")]) if detector.is_cut(f.float())
+    ]
     assert fired == [len(first)]

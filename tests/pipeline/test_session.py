@@ -28,7 +28,15 @@ class Counter(nn.Module):
 
 @pytest.fixture
 def counter_backend():
-    spec = ModelSpec("test-counter", Task.VIDEO_SUPER_RESOLUTION, 1, Counter, past_frames=1, future_frames=1, recurrent=True)
+    spec = ModelSpec(
+        "test-counter",
+        Task.VIDEO_SUPER_RESOLUTION,
+        1,
+        Counter,
+        past_frames=1,
+        future_frames=1,
+        recurrent=True,
+    )
     registry.register(spec)
     try:
         yield create_backend(spec, "torch", BackendOptions()).load()

@@ -30,8 +30,9 @@ class Running:
         deadline = time.monotonic() + timeout
         while True:
             stats = self.server.stats()
-            if (stats["active_streams"] == 0 and stats["call_threads"] == 0 and stats["worker_threads"] == 0) \
-                    or time.monotonic() > deadline:
+            if (
+                stats["active_streams"] == 0 and stats["call_threads"] == 0 and stats["worker_threads"] == 0
+            ) or time.monotonic() > deadline:
                 return stats
             time.sleep(0.02)
 

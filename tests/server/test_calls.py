@@ -98,7 +98,9 @@ def test_restore_frames_splits_large_frames(make_server) -> None:
 def test_restore_frames_yuv420p(server: Running) -> None:
     rgb = pattern(1, W, H)
     frame = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p", dst_colorspace=1)
-    data = b"".join(bytes(np.frombuffer(p, np.uint8).reshape(-1, p.line_size)[:, : p.width]) for p in frame.planes)
+    data = b"".join(
+        bytes(np.frombuffer(p, np.uint8).reshape(-1, p.line_size)[:, : p.width]) for p in frame.planes
+    )
     with server.client() as client:
         config = pb.FramesConfig(model=pb.ModelOptions(model="identity"), output_format=pb.PIXEL_FORMAT_RGB24)
         requests = frame_messages(data, pb.PIXEL_FORMAT_YUV420P, W, H, 0, (1, 25))
@@ -158,8 +160,11 @@ def test_health_and_reflection(server: Running) -> None:
             health.Check(health_pb2.HealthCheckRequest(service="nope"), timeout=10)
         assert info.value.code() == grpc.StatusCode.NOT_FOUND
         stub = reflection_pb2_grpc.ServerReflectionStub(channel)
-        replies = list(stub.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]),
-                                                 timeout=10))
+        replies = list(
+            stub.ServerReflectionInfo(
+                iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=10
+            )
+        )
         names = {s.name for s in replies[0].list_services_response.service}
         assert {"stream_restore.v1.Restorer", "grpc.health.v1.Health",
                 "grpc.reflection.v1alpha.ServerReflection"} <= names

@@ -22,7 +22,9 @@ CONFIG = pb.RestoreConfig(model=pb.ModelOptions(model="identity"),
 def _call(running: Running, requests: list[pb.RestoreRequest], timeout: float = 30) -> grpc.RpcError | None:
     """Run a raw Restore call; the error it ended with, or None."""
     with grpc.insecure_channel(running.address) as channel:
-        stub = __import__("stream_restore.v1.restore_pb2_grpc", fromlist=["RestorerStub"]).RestorerStub(channel)
+        stub = __import__("stream_restore.v1.restore_pb2_grpc", fromlist=["RestorerStub"]).RestorerStub(
+            channel
+        )
         try:
             for _ in stub.Restore(iter(requests), timeout=timeout):
                 pass
@@ -41,19 +43,36 @@ def _classic_mp4(tmp: Path) -> bytes:
 
 def _cases(ts: bytes, tmp: Path) -> dict[str, tuple[list[pb.RestoreRequest], grpc.StatusCode, str]]:
     unknown = pb.RestoreConfig(model=pb.ModelOptions(model="no-such-model"))
-    bad_container = pb.RestoreConfig(model=pb.ModelOptions(model="identity"), output=pb.OutputOptions(container="avi"))
+    bad_container = pb.RestoreConfig(
+        model=pb.ModelOptions(model="identity"), output=pb.OutputOptions(container="avi")
+    )
     return {
-        "garbage": (_config_then([b"\x13\x37garbage" * 500]), grpc.StatusCode.INVALID_ARGUMENT, "input stream"),
+        "garbage": (
+            _config_then([b"\x13\x37garbage" * 500]),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "input stream",
+        ),
         "truncated": (_config_then([ts[:1500]]), grpc.StatusCode.INVALID_ARGUMENT, "input stream"),
         "empty input": (_config_then([]), grpc.StatusCode.INVALID_ARGUMENT, "input stream"),
-        "no configuration": ([pb.RestoreRequest(chunk=ts)], grpc.StatusCode.INVALID_ARGUMENT, "configuration"),
+        "no configuration": (
+            [pb.RestoreRequest(chunk=ts)],
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "configuration",
+        ),
         "no message": ([], grpc.StatusCode.INVALID_ARGUMENT, "configuration"),
-        "configuration twice": ([pb.RestoreRequest(config=CONFIG), pb.RestoreRequest(config=CONFIG)],
-                                grpc.StatusCode.INVALID_ARGUMENT, "twice"),
+        "configuration twice": (
+            [pb.RestoreRequest(config=CONFIG), pb.RestoreRequest(config=CONFIG)],
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "twice",
+        ),
         "unknown model": (_config_then([ts], unknown), grpc.StatusCode.NOT_FOUND, "no-such-model"),
         "bad container": (_config_then([ts], bad_container), grpc.StatusCode.INVALID_ARGUMENT, "avi"),
         "classic mp4": (_config_then([_classic_mp4(tmp)]), grpc.StatusCode.INVALID_ARGUMENT, "moov"),
-        "oversized message": (_config_then([b"\0" * (2 * 1024 * 1024)]), grpc.StatusCode.RESOURCE_EXHAUSTED, ""),
+        "oversized message": (
+            _config_then([b"\0" * (2 * 1024 * 1024)]),
+            grpc.StatusCode.RESOURCE_EXHAUSTED,
+            "",
+        ),
     }
 
 
@@ -75,11 +94,19 @@ def test_bad_frames_and_images(server: Running) -> None:
     with server.client() as client:
         huge = frame_messages(b"", pb.PIXEL_FORMAT_RGB24, 100000, 100000, 0, (1, 25))
         with pytest.raises(Exception) as info:
-            list(client.restore_frames(pb.FramesConfig(model=pb.ModelOptions(model="identity")), iter(huge), timeout=30))
+            list(
+                client.restore_frames(
+                    pb.FramesConfig(model=pb.ModelOptions(model="identity")), iter(huge), timeout=30
+                )
+            )
         assert "exceeds the limit" in str(info.value) and "RESOURCE_EXHAUSTED" in str(info.value)
         short = frame_messages(b"\0" * 10, pb.PIXEL_FORMAT_RGB24, 16, 16, 0, (1, 25))
         with pytest.raises(Exception, match="INVALID_ARGUMENT"):
-            list(client.restore_frames(pb.FramesConfig(model=pb.ModelOptions(model="identity")), iter(short), timeout=30))
+            list(
+                client.restore_frames(
+                    pb.FramesConfig(model=pb.ModelOptions(model="identity")), iter(short), timeout=30
+                )
+            )
         with pytest.raises(Exception, match="INVALID_ARGUMENT"):
             client.restore_image(b"not an image at all" * 10, "identity", timeout=30)
         with pytest.raises(Exception, match="NOT_FOUND"):

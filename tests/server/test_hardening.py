@@ -102,8 +102,14 @@ def test_a_frame_header_beyond_the_limits_ends_the_call_at_its_first_part(server
 
     def endless() -> Iterator[pb.FramesRequest]:
         yield pb.FramesRequest(config=pb.FramesConfig(model=IDENTITY))
-        head = pb.RawFrame(format=pb.PIXEL_FORMAT_RGB24, width=2**31 - 1, height=2**31 - 1, data=b"\0" * 65536,
-                           more_parts=True, time_base=pb.Rational(num=1, den=25))
+        head = pb.RawFrame(
+            format=pb.PIXEL_FORMAT_RGB24,
+            width=2**31 - 1,
+            height=2**31 - 1,
+            data=b"\0" * 65536,
+            more_parts=True,
+            time_base=pb.Rational(num=1, den=25),
+        )
         yield pb.FramesRequest(frame=head)
         for _ in range(10_000):  # would be 640 MB if the server kept reading
             parts.append(1)
@@ -195,7 +201,9 @@ def test_metrics_listen_on_loopback_even_when_the_service_listens_everywhere(mak
 def test_image_bombs_are_refused_from_the_header_before_decoding(make_server) -> None:
     """A 112 KB all-zero 8192x4352 PNG used to take the server from 0.3 to 2.75 GB (identity)."""
     with make_server(max_image_pixels=1024 * 1024, max_image_output_pixels=1024 * 1024) as running:
-        with grpc.insecure_channel(running.address, options=[("grpc.max_send_message_length", 1 << 24)]) as channel:
+        with grpc.insecure_channel(
+            running.address, options=[("grpc.max_send_message_length", 1 << 24)]
+        ) as channel:
             stub = pb_grpc.RestorerStub(channel)
             for model, size, text in (("identity", (2048, 1024), "exceeds the limit"),
                                       ("bicubic-x2", (1024, 512), "over the output limit")):
@@ -204,6 +212,8 @@ def test_image_bombs_are_refused_from_the_header_before_decoding(make_server) ->
                     stub.RestoreImage(request, timeout=30)
                 assert info.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, info.value.details()
                 assert text in info.value.details()
-            ok = stub.RestoreImage(pb.ImageRequest(image=zero_png(512, 512), model=pb.ModelOptions(model="bicubic-x2")),
-                                   timeout=60)
+            ok = stub.RestoreImage(
+                pb.ImageRequest(image=zero_png(512, 512), model=pb.ModelOptions(model="bicubic-x2")),
+                timeout=60,
+            )
             assert (ok.width, ok.height) == (1024, 1024)

@@ -22,8 +22,21 @@ psutil = pytest.importorskip("psutil")
 def test_memory_freed_by_finished_streams_goes_back_to_the_system(tmp_path: Path) -> None:
     clip = make_clip(tmp_path / "in.ts", ClipSpec(frames=30, width=640, height=360, audio=("aac",)))
     process = subprocess.Popen(
-        [sys.executable, "-m", "stream_restore", "serve", "--port", "0", "--backend", "torch", "--max-streams", "4"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        [
+            sys.executable,
+            "-m",
+            "stream_restore",
+            "serve",
+            "--port",
+            "0",
+            "--backend",
+            "torch",
+            "--max-streams",
+            "4",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
     )
     try:
         address = process.stdout.readline().split()[2]  # type: ignore[union-attr]

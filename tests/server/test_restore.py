@@ -22,7 +22,9 @@ from ..conftest import decode_video, remux_without, stream_summary
 from .conftest import Running
 
 
-def _config(model: str = "identity", container: str = "matroska", codec: str = "ffv1", pix_fmt: str = "") -> pb.RestoreConfig:
+def _config(
+    model: str = "identity", container: str = "matroska", codec: str = "ffv1", pix_fmt: str = ""
+) -> pb.RestoreConfig:
     return pb.RestoreConfig(model=pb.ModelOptions(model=model),
                             output=pb.OutputOptions(container=container, codec=codec, pix_fmt=pix_fmt))
 
@@ -32,8 +34,16 @@ def test_restore_matches_local_restore(server: Running, ts_clip: Path, tmp_path:
     from stream_restore.config import EncodeOptions
 
     local = tmp_path / "local.mkv"
-    restore(ts_clip, local, RestoreJob(model="identity", backend="torch", backend_options=BackendOptions(threads=1),
-                                       encode=EncodeOptions(codec="ffv1")))
+    restore(
+        ts_clip,
+        local,
+        RestoreJob(
+            model="identity",
+            backend="torch",
+            backend_options=BackendOptions(threads=1),
+            encode=EncodeOptions(codec="ffv1"),
+        ),
+    )
     remote = tmp_path / "remote.mkv"
     progress: list[pb.Progress] = []
     with server.client() as client:
@@ -59,7 +69,9 @@ def test_restore_matches_local_restore(server: Running, ts_clip: Path, tmp_path:
 def test_restore_fragmented_mp4_with_scale(server: Running, ts_clip: Path, tmp_path: Path) -> None:
     out = tmp_path / "out.mp4"
     with server.client() as client:
-        config = pb.RestoreConfig(model=pb.ModelOptions(model="bicubic-x2"), output=pb.OutputOptions(preset="ultrafast"))
+        config = pb.RestoreConfig(
+            model=pb.ModelOptions(model="bicubic-x2"), output=pb.OutputOptions(preset="ultrafast")
+        )
         result = client.restore(ts_clip, out, config, timeout=60)
     frames, _, _, _ = decode_video(out)
     assert len(frames) == 12 and frames[0].shape == (96, 128, 3)
@@ -125,13 +137,17 @@ class _Collector:
         return len(data)
 
 
-def _endless_raw_matroska(stop: threading.Event, counter: list[int], width: int = 320, height: int = 240) -> object:
+def _endless_raw_matroska(
+    stop: threading.Event, counter: list[int], width: int = 320, height: int = 240
+) -> object:
     """An endless uncompressed stream (230 KB a frame) with increasing timestamps."""
     sink = _Collector()
     out = av.open(sink, "w", format="matroska")
     stream = out.add_stream("rawvideo", rate=25)
     stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-    frame = av.VideoFrame.from_ndarray(np.full((height, width, 3), 128, np.uint8), format="rgb24").reformat(format="yuv420p")
+    frame = av.VideoFrame.from_ndarray(np.full((height, width, 3), 128, np.uint8), format="rgb24").reformat(
+        format="yuv420p"
+    )
     index = 0
     while not stop.is_set():
         frame.pts = index
@@ -161,8 +177,13 @@ def test_input_is_read_only_as_fast_as_it_is_restored(make_server) -> None:
     """A client with endless data is held back by flow control when the server cannot keep up."""
     stop = threading.Event()
     sent = [0]
-    with make_server(input_buffer_bytes=64 * 1024, output_buffer_chunks=2) as running, running.client() as client:
-        call = client.stream(_config(codec="rawvideo", pix_fmt="yuv420p"), _endless_raw_matroska(stop, sent), timeout=30)
+    with (
+        make_server(input_buffer_bytes=64 * 1024, output_buffer_chunks=2) as running,
+        running.client() as client,
+    ):
+        call = client.stream(
+            _config(codec="rawvideo", pix_fmt="yuv420p"), _endless_raw_matroska(stop, sent), timeout=30
+        )
         responses = iter(call)
         assert next(responses).WhichOneof("kind") == "header"
         # We never read the (large) output: the server's muxer waits, so its reader waits. Judged on
@@ -177,7 +198,9 @@ def test_input_is_read_only_as_fast_as_it_is_restored(make_server) -> None:
         assert running.wait_idle()["active_streams"] == 0
 
 
-def test_concatenated_input_is_restored_with_a_warning(server: Running, ts_clip: Path, tmp_path: Path) -> None:
+def test_concatenated_input_is_restored_with_a_warning(
+    server: Running, ts_clip: Path, tmp_path: Path
+) -> None:
     """Timestamps that jump back (two clips glued together) drop packets with a warning, not INTERNAL."""
     data = ts_clip.read_bytes()
     with server.client() as client:

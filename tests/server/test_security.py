@@ -13,7 +13,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from stream_restore.errors import AuthError, StreamRestoreError
 from stream_restore.server.config import TlsConfig, merge_config
 
-x509 = pytest.importorskip("cryptography.x509", reason="TLS tests need the 'cryptography' package (dev extra)")
+x509 = pytest.importorskip("cryptography.x509", reason="TLS tests need the 'cryptography' package (dev "
+                                                       "extra)")
 from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
 from cryptography.x509.oid import NameOID  # noqa: E402
@@ -28,8 +29,14 @@ def _pem_key(key: ec.EllipticCurvePrivateKey) -> bytes:
                              serialization.NoEncryption())
 
 
-def _cert(name: str, key: ec.EllipticCurvePrivateKey, issuer: tuple[x509.Certificate, ec.EllipticCurvePrivateKey] | None,
-          *, ca: bool = False, server: bool = False) -> x509.Certificate:
+def _cert(
+    name: str,
+    key: ec.EllipticCurvePrivateKey,
+    issuer: tuple[x509.Certificate, ec.EllipticCurvePrivateKey] | None,
+    *,
+    ca: bool = False,
+    server: bool = False,
+) -> x509.Certificate:
     now = datetime.datetime.now(datetime.UTC)
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
     builder = (
@@ -44,7 +51,9 @@ def _cert(name: str, key: ec.EllipticCurvePrivateKey, issuer: tuple[x509.Certifi
     )
     if server:
         builder = builder.add_extension(
-            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
             critical=False,
         )
     return builder.sign(issuer[1] if issuer else key, hashes.SHA256())
@@ -82,20 +91,31 @@ def test_tls(make_server, pki: dict[str, bytes]) -> None:
 def test_mutual_tls(make_server, pki: dict[str, bytes]) -> None:
     tls = TlsConfig(pki["server_cert"], pki["server_key"], client_ca=pki["ca"])
     with make_server(tls=tls) as running:
-        with running.client(tls_ca=pki["ca"], client_cert=pki["client_cert"], client_key=pki["client_key"]) as client:
+        with running.client(
+            tls_ca=pki["ca"], client_cert=pki["client_cert"], client_key=pki["client_key"]
+        ) as client:
             assert client.server_info().version
         with running.client(tls_ca=pki["ca"]) as anonymous, pytest.raises(StreamRestoreError):
             anonymous.list_models(timeout=3)
-        with running.client(tls_ca=pki["ca"], client_cert=pki["rogue_cert"], client_key=pki["client_key"]) as rogue, \
-                pytest.raises(StreamRestoreError):
+        with (
+            running.client(
+                tls_ca=pki["ca"], client_cert=pki["rogue_cert"], client_key=pki["client_key"]
+            ) as rogue,
+            pytest.raises(StreamRestoreError),
+        ):
             rogue.list_models(timeout=3)
 
 
 def test_tls_settings_from_files(tmp_path: Path, pki: dict[str, bytes]) -> None:
     for name in ("server_cert", "server_key", "ca"):
         (tmp_path / f"{name}.pem").write_bytes(pki[name])
-    config = merge_config({"tls_cert": str(tmp_path / "server_cert.pem"), "tls_key": str(tmp_path / "server_key.pem"),
-                           "tls_client_ca": str(tmp_path / "ca.pem")})
+    config = merge_config(
+        {
+            "tls_cert": str(tmp_path / "server_cert.pem"),
+            "tls_key": str(tmp_path / "server_key.pem"),
+            "tls_client_ca": str(tmp_path / "ca.pem"),
+        }
+    )
     assert config.tls is not None and config.tls.client_ca == pki["ca"]
 
 
@@ -115,5 +135,7 @@ def test_bearer_tokens(make_server, ts_clip: Path, tmp_path: Path) -> None:
         with grpc.insecure_channel(running.address) as channel:  # health needs no token (load balancers)
             reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=10)
             assert reply.status == health_pb2.HealthCheckResponse.SERVING
-        metric = running.server.metrics.registry.get_sample_value("stream_restore_errors_total", {"code": "UNAUTHENTICATED"})
+        metric = running.server.metrics.registry.get_sample_value(
+            "stream_restore_errors_total", {"code": "UNAUTHENTICATED"}
+        )
         assert metric == 6

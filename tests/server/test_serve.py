@@ -29,7 +29,11 @@ def test_config_files(tmp_path: Path) -> None:
                     'max_duration = 60.0\ntoken_file = "tokens.txt"\n')
     config = merge_config(load_config_file(toml))
     assert config.max_streams == 2 and config.preload == ("identity",)
-    assert (config.limits.max_width, config.limits.max_pixels, config.limits.max_duration) == (640, 640 * 480, 60.0)
+    assert (config.limits.max_width, config.limits.max_pixels, config.limits.max_duration) == (
+        640,
+        640 * 480,
+        60.0,
+    )
     assert config.tokens == {"alpha", "beta"}
     js = tmp_path / "server.json"
     js.write_text('{"port": 0, "idle_timeout": 5}')
@@ -46,7 +50,11 @@ def test_metrics_endpoint(make_server, ts_clip: Path, tmp_path: Path) -> None:
         client.restore(ts_clip, tmp_path / "out.ts", model="identity", timeout=60)
         with pytest.raises(Exception, match="NOT_FOUND"):
             client.restore(ts_clip, tmp_path / "bad.ts", model="nope", timeout=60)
-        page = urllib.request.urlopen(f"http://127.0.0.1:{running.server.metrics_port}/metrics", timeout=10).read().decode()
+        page = (
+            urllib.request.urlopen(f"http://127.0.0.1:{running.server.metrics_port}/metrics", timeout=10)
+            .read()
+            .decode()
+        )
     assert "stream_restore_active_streams 0.0" in page
     assert "stream_restore_frames_out_total 12.0" in page
     assert 'stream_restore_errors_total{code="NOT_FOUND"} 1.0' in page
@@ -65,7 +73,10 @@ def test_serve_command_stops_gracefully_on_sigterm(ts_clip: Path, tmp_path: Path
     config.write_text('host = "127.0.0.1"\nport = 0\nbackend = "torch"\ngrace_period = 20.0\n')
     process = subprocess.Popen(
         [sys.executable, "-m", "stream_restore", "serve", "--config", str(config), "--preload", "identity"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     try:
         line = process.stdout.readline()  # type: ignore[union-attr]
@@ -94,15 +105,29 @@ def test_serve_command_stops_gracefully_on_sigterm(ts_clip: Path, tmp_path: Path
 
 
 @pytest.mark.slow
-def test_sigterm_ends_busy_streams_that_outlive_the_grace_period_with_unavailable_and_exit_0(tmp_path: Path) -> None:
+def test_sigterm_ends_busy_streams_that_outlive_the_grace_period_with_unavailable_and_exit_0(
+    tmp_path: Path,
+) -> None:
     """A stream still restoring after the grace period is told why it ends; no native thread outlives
     the interpreter (before: SIGABRT, 'terminate called without an active exception', 2 runs in 3)."""
     clip = make_clip(tmp_path / "in.ts", ClipSpec(frames=400, width=320, height=240, audio=("aac",)))
     config = tmp_path / "server.toml"
     config.write_text('host = "127.0.0.1"\nport = 0\nbackend = "torch"\ngrace_period = 1.0\n')
     process = subprocess.Popen(
-        [sys.executable, "-m", "stream_restore", "serve", "--config", str(config), "--preload", "sr-compact-x2"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        [
+            sys.executable,
+            "-m",
+            "stream_restore",
+            "serve",
+            "--config",
+            str(config),
+            "--preload",
+            "sr-compact-x2",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     try:
         line = process.stdout.readline()  # type: ignore[union-attr]
@@ -138,8 +163,12 @@ def test_serve_refuses_an_open_address_without_authentication(tmp_path: Path) ->
         build_config(parser.parse_args(["--host", "0.0.0.0"]))
     tokens = tmp_path / "tokens.txt"
     tokens.write_text("secret\n")
-    assert build_config(parser.parse_args(["--host", "0.0.0.0", "--token-file", str(tokens)])).tokens == {"secret"}
+    assert build_config(parser.parse_args(["--host", "0.0.0.0", "--token-file", str(tokens)])).tokens == {
+        "secret"
+    }
     assert build_config(parser.parse_args(["--host", "0.0.0.0", "--allow-insecure"])).host == "0.0.0.0"
     assert build_config(parser.parse_args(["--host", "::1"])).metrics_host == "127.0.0.1"
-    config = build_config(parser.parse_args(["--allow-backend", "onnxruntime", "--engine-cache-dir", str(tmp_path)]))
+    config = build_config(
+        parser.parse_args(["--allow-backend", "onnxruntime", "--engine-cache-dir", str(tmp_path)])
+    )
     assert config.allowed_backends == ("onnxruntime",) and config.engine_cache_dir == str(tmp_path)

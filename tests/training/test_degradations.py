@@ -71,7 +71,9 @@ def test_static_camera_path_gives_still_frames() -> None:
         lambda im: VideoSRSampler(im, 2, 8, 2, 3, compress=1.0),
         lambda im: DeblurSampler(im, 16, 2, kernel_size=9),
         lambda im: VideoDeblurSampler(im, 16, 1, 3, sub=3),
-        lambda im: DeblurSampler(im, 16, 2, kernel_size=9, linear_light=True, shake_sizes=(3, 9), max_shot_noise=0.02),
+        lambda im: DeblurSampler(
+            im, 16, 2, kernel_size=9, linear_light=True, shake_sizes=(3, 9), max_shot_noise=0.02
+        ),
         lambda im: VideoDeblurSampler(im, 16, 1, 3, sub_range=(3, 5), linear_light=True),
     ],
     ids=["sr", "vsr", "vsr-h264", "deblur", "vdeblur", "deblur-linear", "vdeblur-linear"],

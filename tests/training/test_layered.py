@@ -56,8 +56,12 @@ def test_sampler_flow_is_consistent_with_its_lr_frames() -> None:
 
 
 def test_real_footage_clips_have_unknown_flow() -> None:
-    real = [torch.randint(0, 256, (12, 3, 50, 60), dtype=torch.uint8, generator=torch.Generator().manual_seed(1))]
-    sampler = LayeredVideoSRSampler(_images(), scale=2, patch=12, batch=6, frames=4, real=real, real_fraction=0.5)
+    real = [
+        torch.randint(0, 256, (12, 3, 50, 60), dtype=torch.uint8, generator=torch.Generator().manual_seed(1))
+    ]
+    sampler = LayeredVideoSRSampler(
+        _images(), scale=2, patch=12, batch=6, frames=4, real=real, real_fraction=0.5
+    )
     lr, hr, flow = sampler(torch.Generator().manual_seed(0))
     unknown = torch.isnan(flow).flatten(1).all(dim=1)
     assert unknown.any() and not unknown.all()

@@ -25,7 +25,9 @@ RECIPE = Recipe(model="vsr-x2-aligned", kind="vsr-layers", steps=4, batch=1, pat
 
 def _sampler() -> LayeredVideoSRSampler:
     g = torch.Generator().manual_seed(0)
-    images = list(F.interpolate(torch.rand(2, 3, 20, 20, generator=g), scale_factor=4, mode="bicubic").clamp(0, 1))
+    images = list(
+        F.interpolate(torch.rand(2, 3, 20, 20, generator=g), scale_factor=4, mode="bicubic").clamp(0, 1)
+    )
     return LayeredVideoSRSampler(images, scale=2, patch=8, batch=1, frames=3, max_speed=2.0)
 
 
@@ -50,12 +52,17 @@ def test_flow_stage_trains_only_the_flow_and_resume_is_exact(tmp_path: Path) -> 
     for name, p in after_flow.named_parameters():
         if not name.startswith("flow."):
             torch.testing.assert_close(p, dict(init.named_parameters())[name], rtol=0, atol=0)
-    assert any(not torch.equal(a, b) for a, b in zip(init.flow.parameters(), after_flow.flow.parameters(), strict=True))
+    assert any(
+        not torch.equal(a, b)
+        for a, b in zip(init.flow.parameters(), after_flow.flow.parameters(), strict=True)
+    )
     train(RECIPE, _options(tmp_path / "b", 3, resume=True), sampler=_sampler())
     resumed = train(RECIPE, _options(tmp_path / "b", 4, resume=True), sampler=_sampler())
     for a, b in zip(straight.state_dict().values(), resumed.state_dict().values(), strict=True):
         torch.testing.assert_close(a, b, rtol=0, atol=1e-7)
-    assert any(not torch.equal(a, b) for a, b in zip(straight.parameters(), after_flow.parameters(), strict=True))
+    assert any(
+        not torch.equal(a, b) for a, b in zip(straight.parameters(), after_flow.parameters(), strict=True)
+    )
 
 
 def test_endpoint_error_ignores_clips_without_ground_truth() -> None:
