@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-import av
 import numpy as np
 import torch
 from av.video.format import VideoFormat
@@ -230,11 +229,3 @@ def tensor_to_frame(rgb: torch.Tensor, color: ColorInfo, pix_fmt: str, *, compil
     :class:`EncodePlan`. ``compiled`` uses :mod:`.kernels`.
     """
     return EncodePlan.for_output(color, pix_fmt, int(rgb.shape[-2])).to_frame(rgb, compiled=compiled)
-
-
-def is_pixel_format(name: str) -> bool:
-    try:
-        VideoFormat(name)
-    except (ValueError, av.FFmpegError):
-        return False
-    return True

@@ -358,10 +358,6 @@ class VideoReader:
                 self._record(f"{self.name}: {count} {what} in all ({count - _SHOWN_PER_KIND} not shown above)")
 
     # -- lifecycle ---------------------------------------------------------------------------
-    @property
-    def video_stream(self) -> av.video.stream.VideoStream:
-        return self._stream
-
     def _compiled_now(self) -> bool:
         after = self.compile_colour_after
         return self.compiled_colour or (after is not None and self._next_index >= after)

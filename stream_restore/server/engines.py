@@ -22,7 +22,7 @@ import contextlib
 import logging
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from ..backends import BACKENDS, Backend, BackendOptions, TiledBackend, create_backend
 from ..errors import ConfigError, LimitExceededError, PermissionDeniedError
@@ -69,10 +69,6 @@ class EnginePool:
         self._pinned: set[_Key] = set()
         self._loading: dict[_Key, threading.Lock] = {}
         self._lock = threading.Lock()
-
-    def with_cache_dir(self, cache_dir: str) -> None:
-        """Set the folder exports and engines are cached in (before any engine is loaded)."""
-        self.options = replace(self.options, cache_dir=cache_dir)
 
     def _key(self, model: str, backend: str) -> _Key:
         spec = get_spec(model)
