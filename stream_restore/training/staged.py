@@ -13,6 +13,7 @@ import json
 import logging
 import math
 import time
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -87,6 +88,13 @@ def train_staged(recipe: Recipe, options: TrainOptions, sampler: Sampler | None 
         raise ConfigError(f"{recipe.model}: staged recipes need a recurrent model with a .flow estimator")
     if recipe.init_from:
         _warm_start(model, get_spec(recipe.init_from))
+    if recipe.flow_weights:
+        from safetensors.torch import load_file
+
+        path = Path(__file__).parent / "checkpoints" / recipe.flow_weights
+        if not path.is_file():
+            raise ConfigError(f"{recipe.model} starts its flow from {path}, which is missing")
+        estimator.load_state_dict(load_file(str(path)))
     model.to(options.device).train()
     flow_params = list(estimator.parameters())
     flow_ids = {id(p) for p in flow_params}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -87,3 +88,21 @@ def test_flow_step_without_ground_truth_is_skipped(tmp_path: Path) -> None:
     init = type(model)(2)
     for a, b in zip(init.parameters(), model.parameters(), strict=True):
         assert torch.equal(a, b)
+
+
+@pytest.mark.slow
+def test_flow_weights_start_the_flow_estimator(tmp_path: Path) -> None:
+    from safetensors.torch import load_file
+
+    from stream_restore.training import staged
+
+    name = "vsr-x4-aligned-flow.safetensors"
+    frozen = (Stage("window", "window", steps=1, lr=0.0, flow_lr=0.0, warmup=1),)
+    recipe = Recipe(model="vsr-x2-aligned", kind="vsr-layers", steps=1, batch=1, patch=8, frames=3,
+                    stages=frozen, flow_weights=name)
+    model = train(recipe, _options(tmp_path / "a", 1), sampler=_sampler())
+    expected = load_file(str(Path(staged.__file__).parent / "checkpoints" / name))
+    for key, value in model.flow.state_dict().items():
+        torch.testing.assert_close(value, expected[key], rtol=0, atol=0)
+    with pytest.raises(ConfigError, match="missing"):
+        train(replace(recipe, flow_weights="no-such.safetensors"), _options(tmp_path / "b", 1), sampler=_sampler())

@@ -1,7 +1,9 @@
-"""vsr-x2-aligned (experimental, issue 12): vsr-x4-aligned's staged schedule and layered clips at x2.
+"""vsr-x2-aligned (experimental, issue 12): vsr-x4-aligned's layered clips and schedule at x2.
 
-64 px LR patches (128 px HR), MATLAB bicubic x2, starting from the shipped sr-compact-x2 weights;
-see recipes/vsr_x4_aligned.py for the data and the three stages.
+64 px LR patches (128 px HR), MATLAB bicubic x2, starting from the shipped sr-compact-x2 weights.
+The flow works on LR frames whatever the scale, so it starts from vsr-x4-aligned's pre-trained
+flow estimator (training/checkpoints/vsr-x4-aligned-flow.safetensors) and the flow stage is
+skipped: aligned window, then the recurrence. See recipes/vsr_x4_aligned.py for the data.
 """
 
 from __future__ import annotations
@@ -10,4 +12,14 @@ from dataclasses import replace
 
 from .vsr_x4_aligned import RECIPE as _X4
 
-RECIPE = replace(_X4, model="vsr-x2-aligned", patch=64, init_from="sr-compact-x2")
+_STAGES = tuple(s for s in _X4.stages if s.objective != "flow")
+
+RECIPE = replace(
+    _X4,
+    model="vsr-x2-aligned",
+    patch=64,
+    init_from="sr-compact-x2",
+    flow_weights="vsr-x4-aligned-flow.safetensors",
+    stages=_STAGES,
+    steps=sum(s.steps for s in _STAGES),
+)
