@@ -92,6 +92,7 @@ def _cli_options(out_suffix: str, in_suffix: str) -> dict[str, Any]:
 
 _NON_UTF8_APP = Mutation("ebml_set", (0x5741, "fill", 0xFF))  # WritingApp: bytes that are not UTF-8
 _NON_UTF8_TAG = Mutation("ebml_set", (0x45A3, "fill", 0x96))  # TagName: a stream tag that is not UTF-8
+_NON_UTF8_HANDLER = Mutation("mp4_set", ("hdlr", 24, 4, 0xFFFFFFFE))  # MOV handler names that are not UTF-8
 _FPS_30000 = (Mutation("ebml_set", (0x23E383, "uint", 33_333)), Mutation("ebml_set", (0x4489, "float", 1e6)))
 _FLOOD = {"format": 1, "width": 64, "height": 48, "frames": 1, "model": "identity", "output_format": 0,
           "reset_every": 0, "mutations": [], "style": "flood", "parts": 48}
@@ -142,6 +143,8 @@ def pinned_cases() -> list[Case]:
              {**_cli_options(".ts", ".mov"), "command": "client"}),
         Case(b + 35, "restore", "mov-h264", [Mutation("cut", (500,))], {"model": {"model": "identity"},
                                                                          "via_client": ".ts"}),
+        Case(b + 36, "restore", "mov-h264", [_NON_UTF8_HANDLER], {"model": {"model": "identity"}, "via_client": ".mkv"}),
+        Case(b + 37, "cli", "mov-h264", [_NON_UTF8_HANDLER], {**_cli_options(".mkv", ".mov"), "command": "client"}),
     ]
 
 

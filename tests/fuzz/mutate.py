@@ -20,6 +20,7 @@ from .fields import (
     ebml_elements,
     ebml_field,
     flv_field,
+    mp4_boxes,
     mp4_field,
     nal_field,
     put,
@@ -182,9 +183,17 @@ def cut(data: bytearray, seed: Seed, others: Sequence[Seed], permille: int) -> s
     return f"truncate to {len(data)} of {size}"
 
 
+def mp4_set(data: bytearray, seed: Seed, others: Sequence[Seed], box: str, offset: int, width: int, value: int) -> str:
+    """In every ``box``: ``width`` bytes at ``offset`` into its payload set to ``value``."""
+    hits = [b for b in mp4_boxes(bytes(data)) if b[0] == box.encode("latin-1")]
+    for _, start, header, _ in hits:
+        put(data, start + header + offset, value, width)
+    return f"mp4 {box} x{len(hits)} +{offset} <- {value}"
+
+
 # operations whose arguments are the values themselves (the pinned cases), not a random salt
 FIXED_OPS: dict[str, Callable[..., str]] = {"splice_with": splice_with, "ebml_set": ebml_set, "png_size": png_size,
-                                            "cut": cut}
+                                            "cut": cut, "mp4_set": mp4_set}
 
 
 OPS = _ops()
