@@ -39,6 +39,7 @@ from .v1 import restore_pb2_grpc as pb_grpc
 
 __all__ = [
     "OUTPUT_CONTAINERS",
+    "ChunkCollector",
     "RestoreClient",
     "RestoreResult",
     "error_from_rpc",
@@ -63,7 +64,7 @@ def error_from_rpc(error: grpc.RpcError) -> StreamRestoreError:
 # -- input byte streams --------------------------------------------------------------------------------
 
 
-class _Collector:
+class ChunkCollector:
     """A write-only file object that keeps what a muxer writes until it is taken."""
 
     def __init__(self) -> None:
@@ -86,7 +87,7 @@ def remux_chunks(source: str, *, container: str = "mpegts", input_format: str | 
         inp = av.open(source, format=input_format, options=options or {}, timeout=30.0)
     except av.FFmpegError as exc:
         raise InputError(f"{source}: cannot open ({exc})") from None
-    sink = _Collector()
+    sink = ChunkCollector()
     options = {"flush_packets": "1"}
     # explicit PES lengths: the server demuxes each frame without waiting for the next
     if container == "mpegts":

@@ -32,19 +32,6 @@ __all__ = ["LIVE_TS_OPTIONS", "main", "parse_pes_starts"]
 LIVE_TS_OPTIONS = {"flush_packets": "1", "omit_video_pes_length": "0"}
 
 
-class _Collector:
-    def __init__(self) -> None:
-        self.parts: list[bytes] = []
-
-    def write(self, data: bytes) -> int:
-        self.parts.append(bytes(data))
-        return len(data)
-
-    def take(self) -> bytes:
-        data, self.parts = b"".join(self.parts), []
-        return data
-
-
 def parse_pes_starts(data: bytes) -> tuple[list[int], bytes]:
     """PTS of every video PES that starts in ``data`` (188-byte TS packets); returns (pts list, leftover)."""
     starts: list[int] = []
@@ -83,9 +70,10 @@ def _start_server(model: str, threads: int | None) -> tuple[subprocess.Popen[str
 
 def _live_chunks(width: int, height: int, fps: int, frames: int, sent: list[float]) -> Iterator[bytes]:
     """Encode and send frames on a fixed cadence; ``sent[k]`` is when frame k's chunk was handed over."""
+    from ..client import ChunkCollector
     from ..media.samples import sample_frame
 
-    sink = _Collector()
+    sink = ChunkCollector()
     # Explicit PES lengths let the server's demuxer hand over each frame without waiting for the next.
     out = av.open(sink, "w", format="mpegts", options=LIVE_TS_OPTIONS)
     stream = out.add_stream(

@@ -13,7 +13,7 @@ import grpc
 import numpy as np
 import pytest
 
-from stream_restore.client import file_chunks
+from stream_restore.client import ChunkCollector, file_chunks
 from stream_restore.errors import LimitExceededError
 from stream_restore.pipeline import RestoreJob, restore
 from stream_restore.v1 import restore_pb2 as pb
@@ -128,20 +128,11 @@ def test_four_concurrent_streams_and_the_limit(make_server, ts_clip: Path, tmp_p
         assert result.summary.frames_out == 12
 
 
-class _Collector:
-    def __init__(self) -> None:
-        self.parts: list[bytes] = []
-
-    def write(self, data: bytes) -> int:
-        self.parts.append(bytes(data))
-        return len(data)
-
-
 def _endless_raw_matroska(
     stop: threading.Event, counter: list[int], width: int = 320, height: int = 240
 ) -> object:
     """An endless uncompressed stream (230 KB a frame) with increasing timestamps."""
-    sink = _Collector()
+    sink = ChunkCollector()
     out = av.open(sink, "w", format="matroska")
     stream = out.add_stream("rawvideo", rate=25)
     stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
@@ -154,7 +145,7 @@ def _endless_raw_matroska(
         frame.time_base = Fraction(1, 25)
         out.mux(stream.encode(frame))
         index += 1
-        data, sink.parts = b"".join(sink.parts), []
+        data = sink.take()
         if data:
             counter[0] += len(data)
             yield data

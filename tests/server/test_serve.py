@@ -67,21 +67,23 @@ def _held(data: bytes, release: threading.Event) -> object:
     yield data[len(data) // 2 :]
 
 
+def _serve(config: Path, preload: str) -> tuple[subprocess.Popen[str], str]:
+    """``stream-restore serve`` in a child process; returns it and the address it listens on."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "stream_restore", "serve", "--config", str(config), "--preload", preload],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    line = process.stdout.readline()  # type: ignore[union-attr]
+    assert line.startswith("listening on 127.0.0.1:"), line + process.stderr.read()  # type: ignore[union-attr]
+    return process, line.split()[2]
+
+
 @pytest.mark.slow
 def test_serve_command_stops_gracefully_on_sigterm(ts_clip: Path, tmp_path: Path) -> None:
     config = tmp_path / "server.toml"
     config.write_text('host = "127.0.0.1"\nport = 0\nbackend = "torch"\ngrace_period = 20.0\n')
-    process = subprocess.Popen(
-        [sys.executable, "-m", "stream_restore", "serve", "--config", str(config), "--preload", "identity"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+    process, address = _serve(config, "identity")
     try:
-        line = process.stdout.readline()  # type: ignore[union-attr]
-        assert line.startswith("listening on 127.0.0.1:"), line + process.stderr.read()  # type: ignore[union-attr]
-        address = line.split()[2]
         release = threading.Event()
         with RestoreClient(address) as client:
             request = pb.RestoreConfig(model=pb.ModelOptions(model="identity"))
@@ -113,27 +115,10 @@ def test_sigterm_ends_busy_streams_that_outlive_the_grace_period_with_unavailabl
     clip = make_clip(tmp_path / "in.ts", ClipSpec(frames=400, width=320, height=240, audio=("aac",)))
     config = tmp_path / "server.toml"
     config.write_text('host = "127.0.0.1"\nport = 0\nbackend = "torch"\ngrace_period = 1.0\n')
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "stream_restore",
-            "serve",
-            "--config",
-            str(config),
-            "--preload",
-            "sr-compact-x2",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+    process, address = _serve(config, "sr-compact-x2")
     try:
-        line = process.stdout.readline()  # type: ignore[union-attr]
-        assert line.startswith("listening on 127.0.0.1:"), line + process.stderr.read()  # type: ignore[union-attr]
         data = clip.read_bytes()
-        with RestoreClient(line.split()[2]) as client:
+        with RestoreClient(address) as client:
             chunks = (data[i : i + 65536] for i in range(0, len(data), 65536))
             call = iter(client.stream(pb.RestoreConfig(model=pb.ModelOptions(model="sr-compact-x2")), chunks,
                                       timeout=120))
