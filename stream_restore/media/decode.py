@@ -180,7 +180,9 @@ class VideoReader:
                 raise UnsupportedError(
                     f"{self.name}: the data is {refused} (a demuxer that opens other files or URLs, or not "
                     f"a video container), which is not accepted from {self.policy.origin}"
-                    + (f"; send one of: {', '.join(self.policy.demuxers())}" if self.policy.allowed else "")
+                    + (f"; send one of: {', '.join(self.policy.demuxers())}" if self.policy.allowed else
+                       f"; name the format to read it anyway (--input-format {refused.split(',')[0]})"
+                       if self.policy.explicit_any else "")
                 ) from None
             raise input_error(self.name, exc, logs) from None
         except OSError as exc:
