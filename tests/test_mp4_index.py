@@ -42,3 +42,5 @@ def test_boxes_with_64_bit_sizes_are_walked() -> None:
     assert prefix_is_classic_mp4(ftyp + _box(b"free", b"x" * 20, large=True) + _box(b"mdat", b"data"))
     assert not prefix_is_classic_mp4(ftyp + _box(b"free", large=True) + _box(b"moov"))
     assert not prefix_is_classic_mp4(ftyp + (4).to_bytes(4, "big") + b"junk" + _box(b"mdat"))  # malformed
+    assert prefix_is_classic_mp4(ftyp + _box(b"mdat"))  # an empty mdat header ending the prefix counts
+    assert not prefix_is_classic_mp4(ftyp + _box(b"mdat")[:7])  # a cut header does not

@@ -44,9 +44,10 @@ def test_single_frame_segment():
     assert run(WindowBuffer(2, 2), [9]) == [[9, 9, 9, 9, 9]]
 
 
-def test_negative_counts_rejected():
-    with pytest.raises(ValueError):
-        WindowBuffer(-1, 0)
+@pytest.mark.parametrize(("past", "future"), [(-1, 0), (0, -1), (-2, -2)])
+def test_negative_counts_rejected(past: int, future: int):
+    with pytest.raises(ValueError, match="non-negative"):
+        WindowBuffer(past, future)
 
 
 def test_two_future_frames_pad_with_the_last_frame():
