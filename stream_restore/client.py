@@ -84,7 +84,8 @@ def remux_chunks(source: str, *, container: str = "mpegts", input_format: str | 
     """Demux ``source`` (file, URL or device) with PyAV and remux its packets into ``container``,
     yielding the bytes as each packet is muxed (live sources stream with packet latency)."""
     try:
-        inp = av.open(source, format=input_format, options=options or {}, timeout=30.0)
+        # Container tags are text in no promised encoding: decoded with errors replaced, never raised.
+        inp = av.open(source, format=input_format, options=options or {}, timeout=30.0, metadata_errors="replace")
     except av.FFmpegError as exc:
         raise InputError(f"{source}: cannot open ({exc})") from None
     sink = ChunkCollector()
