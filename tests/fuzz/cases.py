@@ -95,7 +95,7 @@ _NON_UTF8_TAG = Mutation("ebml_set", (0x45A3, "fill", 0x96))  # TagName: a strea
 _NON_UTF8_HANDLER = Mutation("mp4_set", ("hdlr", 24, 4, 0xFFFFFFFE))  # MOV handler names that are not UTF-8
 _FPS_30000 = (Mutation("ebml_set", (0x23E383, "uint", 33_333)), Mutation("ebml_set", (0x4489, "float", 1e6)))
 _FLOOD = {"format": 1, "width": 64, "height": 48, "frames": 1, "model": "identity", "output_format": 0,
-          "reset_every": 0, "mutations": [], "style": "flood", "parts": 48}
+          "reset_every": 0, "mutations": [], "style": "flood"}
 
 
 def pinned_cases() -> list[Case]:
@@ -258,7 +258,6 @@ def _frames_case(rng: random.Random, index: int, by_kind: dict[str, list[Seed]])
         options["mutations"] = [(rng.choice(kinds), rng.getrandbits(32)) for _ in range(rng.randint(1, 3))]
     elif style == "flood":
         options["flood"] = rng.choice(("huge-declared", "beyond-declared"))
-        options["parts"] = 48
     return Case(index, "frames", "", [], options)
 
 
