@@ -19,6 +19,14 @@ from .tiles import TileGrid, plan_tiles
 __all__ = ["TiledBackend", "balanced_chunk"]
 
 
+def _replicate_pad(frames: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """``frames[N, T, C, H, W]`` replicate-padded at the bottom and right to ``height x width``."""
+    n, t, c, h, w = frames.shape
+    flat = frames.reshape(n * t, c, h, w)
+    padded = torch.nn.functional.pad(flat, (0, width - w, 0, height - h), mode="replicate")
+    return padded.reshape(n, t, c, height, width)
+
+
 def balanced_chunk(jobs: int, limit: int) -> int:
     """Tiles per call: as few calls as ``limit`` allows, with chunk sizes as equal as possible."""
     calls = -(-jobs // max(1, limit))
@@ -62,7 +70,11 @@ class TiledBackend(Backend):
 
     # -- geometry ----------------------------------------------------------------------------
     def grid(self, height: int, width: int) -> TileGrid:
-        """The tiling used for frames of this size (cached; pure geometry)."""
+        """The tiling used for frames of this size (cached; pure geometry). For models that need
+        sizes that are multiples of ``size_multiple`` it tiles the frame replicate-padded to such
+        multiples (as the model pads it), so that every tile starts on the model's grid."""
+        multiple = max(1, self.spec.size_multiple)
+        height, width = -(-height // multiple) * multiple, -(-width // multiple) * multiple
         key = (height, width)
         grid = self._grids.get(key)
         if grid is None:
@@ -89,8 +101,16 @@ class TiledBackend(Backend):
 
     # -- inference ---------------------------------------------------------------------------
     def _infer(self, frames: torch.Tensor, state: torch.Tensor | None) -> InferenceResult:
+        height, width = int(frames.shape[-2]), int(frames.shape[-1])
+        grid = self.grid(height, width)
+        if (grid.height, grid.width) != (height, width):  # padded to the model's size multiple
+            out, new_state = self._infer_tiles(_replicate_pad(frames, grid.height, grid.width), state, grid)
+            s = self.spec.scale
+            return out[..., : height * s, : width * s], new_state
+        return self._infer_tiles(frames, state, grid)
+
+    def _infer_tiles(self, frames: torch.Tensor, state: torch.Tensor | None, grid: TileGrid) -> InferenceResult:
         n, _, _, height, width = frames.shape
-        grid = self.grid(int(height), int(width))
         count, s = grid.count, self.spec.scale
         jobs = [(i, k) for i in range(n) for k in range(count)]  # row i*count+k of the state
         per_call = balanced_chunk(len(jobs), max(1, self.max_pixels // grid.tile_pixels))

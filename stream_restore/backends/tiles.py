@@ -58,11 +58,12 @@ class TileGrid:
         return self.count == 1
 
 
-def axis_spans(length: int, tile: int, count: int) -> list[tuple[int, int, int]]:
+def axis_spans(length: int, tile: int, count: int, multiple: int = 1) -> list[tuple[int, int, int]]:
     """``count`` tiles of size ``tile`` spread evenly over ``length``: (start, keep_from, keep_to).
 
-    Starts go from 0 to ``length - tile``; the seam between neighbours is the midpoint of their
-    overlap, so kept ranges partition ``[0, length)``.
+    Starts go from 0 to ``length - tile``, rounded down to multiples of ``multiple`` (all of them
+    aligned when ``length`` and ``tile`` are multiples); the seam between neighbours is the midpoint
+    of their overlap, so kept ranges partition ``[0, length)``.
     """
     if not 1 <= tile <= length:
         raise ValueError(f"tile size {tile} must be between 1 and {length}")
@@ -72,7 +73,8 @@ def axis_spans(length: int, tile: int, count: int) -> list[tuple[int, int, int]]
         if tile != length:
             raise ValueError("a single tile must span the whole axis")
         return [(0, 0, length)]
-    starts = [(i * (length - tile)) // (count - 1) for i in range(count)]
+    starts = [(i * (length - tile)) // (count - 1) // multiple * multiple for i in range(count - 1)]
+    starts.append(length - tile)
     seams = [(starts[i + 1] + starts[i] + tile) // 2 for i in range(count - 1)]
     edges = [0, *seams, length]
     return [(starts[i], edges[i], edges[i + 1]) for i in range(count)]
@@ -102,8 +104,10 @@ def plan_tiles(height: int, width: int, max_pixels: int, overlap: int, multiple:
     """Tile a ``height x width`` frame so each tile has at most ``max_pixels`` input pixels.
 
     Among the grids that fit, the one computing the fewest pixels in total (least overlap waste)
-    wins. ``multiple`` rounds tile sides up (for models that need sizes that are multiples of it).
-    Raises ValueError when no tile can both fit the budget and exceed twice the overlap.
+    wins. ``multiple`` rounds tile sides up and puts tile starts on multiples of it (for models
+    that need sizes that are multiples of it and see a grid of that pitch, such as a U-Net's pixel
+    unshuffle; the starts are all aligned when the frame sides are multiples too). Raises
+    ValueError when no tile can both fit the budget and exceed twice the overlap.
     """
     if height < 1 or width < 1:
         raise ValueError(f"frame size must be positive, got {width}x{height}")
@@ -111,25 +115,26 @@ def plan_tiles(height: int, width: int, max_pixels: int, overlap: int, multiple:
         raise ValueError("overlap must be >= 0 and multiple >= 1")
     if height * width <= max_pixels:
         return TileGrid(height, width, height, width, 1, 1, (Tile(0, 0, 0, height, 0, width),))
+    shared = overlap + multiple - 1  # aligned starts may move up to multiple - 1 pixels apart
     best: tuple[int, int, int, int, int] | None = None  # (total pixels, rows, cols, tile_h, tile_w)
     for rows in range(1, height + 1):
-        tile_h = _tile_for(height, rows, overlap, multiple)
-        if rows > 1 and tile_h <= overlap:
+        tile_h = _tile_for(height, rows, shared, multiple)
+        if rows > 1 and tile_h <= shared:
             break
         max_w = max_pixels // tile_h
-        if max_w <= overlap and max_w < width:
+        if max_w <= shared and max_w < width:
             continue
         if max_w >= width:
             cols, tile_w = 1, width
         else:
             max_w = max_w // multiple * multiple
-            if max_w <= overlap:
+            if max_w <= shared:
                 continue
-            cols = _axis_count(width, max_w, overlap)
-            tile_w = _tile_for(width, cols, overlap, multiple)
+            cols = _axis_count(width, max_w, shared)
+            tile_w = _tile_for(width, cols, shared, multiple)
             if tile_w * tile_h > max_pixels:
                 continue
-        if _axis_count(height, tile_h, overlap) > rows:
+        if _axis_count(height, tile_h, shared) > rows:
             continue
         total = rows * cols * tile_h * tile_w
         if best is None or total < best[0]:
@@ -142,7 +147,7 @@ def plan_tiles(height: int, width: int, max_pixels: int, overlap: int, multiple:
             "overlap; raise the pixel budget or lower the overlap"
         )
     _, rows, cols, tile_h, tile_w = best
-    ys = axis_spans(height, tile_h, rows)
-    xs = axis_spans(width, tile_w, cols)
+    ys = axis_spans(height, tile_h, rows, multiple)
+    xs = axis_spans(width, tile_w, cols, multiple)
     tiles = tuple(Tile(y, x, y0, y1, x0, x1) for (y, y0, y1) in ys for (x, x0, x1) in xs)
     return TileGrid(height, width, tile_h, tile_w, rows, cols, tiles)

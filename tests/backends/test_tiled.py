@@ -43,11 +43,6 @@ class BudgetBackend(Backend):
 # Registered models whose tiled output is not yet the untiled one, and why (measured 2026-12-02).
 # strict: the test fails once a model tiles exactly, so that it is taken off this list.
 _NOT_YET_EXACT = {
-    # TileGrid starts are spread evenly, not on multiples of size_multiple (8): a tile at x=236 sees
-    # the U-Net's pixel-unshuffle grid shifted by 4 px, max |diff| 2.8-4.0 in the middle column.
-    "deblur": "tile starts are not aligned to size_multiple",
-    "deblur-gan": "tile starts are not aligned to size_multiple",
-    "vdeblur": "tile starts are not aligned to size_multiple",
     # The flow alignment sees past the declared receptive field (26): all of the frame differs.
     "vsr-x2-aligned": "optical flow reaches beyond the declared receptive field",
     "vsr-x4-aligned": "optical flow reaches beyond the declared receptive field",

@@ -65,3 +65,21 @@ def test_axis_spans_validate() -> None:
         axis_spans(10, 4, 2)  # two tiles of 4 cannot cover 10
     with pytest.raises(ValueError):
         plan_tiles(100, 100, 100, 40)  # tiles of 100 px cannot exceed 40 px of overlap
+
+
+@pytest.mark.parametrize("multiple", [2, 4, 8])
+def test_tiles_start_on_the_models_grid(multiple: int) -> None:
+    """With sides that are multiples, every tile starts on a multiple (a U-Net's pixel unshuffle
+    sees the same grid in every tile), and the seams keep overlap // 2 px of context."""
+    rng = random.Random(multiple)
+    for _ in range(50):
+        h, w = multiple * rng.randint(8, 80), multiple * rng.randint(8, 120)
+        overlap = rng.randint(0, 24)
+        budget = rng.randint(h * w // 9 + 1, h * w - 1)
+        try:
+            grid = plan_tiles(h, w, budget, overlap, multiple)
+        except ValueError:
+            continue
+        assert all(t.y % multiple == 0 and t.x % multiple == 0 for t in grid.tiles)
+        assert grid.tile_h % multiple == 0 and grid.tile_w % multiple == 0
+        _check(h, w, budget, overlap, multiple)
