@@ -85,7 +85,9 @@ def remux_chunks(source: str, *, container: str = "mpegts", input_format: str | 
     yielding the bytes as each packet is muxed (live sources stream with packet latency)."""
     try:
         # Container tags are text in no promised encoding: decoded with errors replaced, never raised.
-        inp = av.open(source, format=input_format, options=options or {}, timeout=30.0, metadata_errors="replace")
+        inp = av.open(
+            source, format=input_format, options=options or {}, timeout=30.0, metadata_errors="replace"
+        )
     except av.FFmpegError as exc:
         raise InputError(f"{source}: cannot open ({exc})") from None
     sink = ChunkCollector()
@@ -195,6 +197,21 @@ class RestoreResult:
 ProgressCallback = Callable[[pb.Progress], None]
 
 
+def _take_response(response: pb.RestoreResponse, target: BinaryIO, result: RestoreResult,
+                   progress: ProgressCallback | None) -> None:
+    """Write an output chunk, or keep the header, progress or summary a Restore response carries."""
+    kind = response.WhichOneof("kind")
+    if kind == "chunk":
+        target.write(response.chunk)
+        result.bytes_out += len(response.chunk)
+    elif kind == "header":
+        result.header = response.header
+    elif kind == "progress" and progress is not None:
+        progress(response.progress)
+    elif kind == "summary":
+        result.summary = response.summary
+
+
 class RestoreClient:
     """A connection to a stream-restore server (a gRPC channel; thread-safe)."""
 
@@ -289,16 +306,7 @@ class RestoreClient:
             call = self.stream(config, guarded(), timeout=timeout)
             calls.append(call)
             for response in call:
-                kind = response.WhichOneof("kind")
-                if kind == "chunk":
-                    target.write(response.chunk)
-                    result.bytes_out += len(response.chunk)
-                elif kind == "header":
-                    result.header = response.header
-                elif kind == "progress" and progress is not None:
-                    progress(response.progress)
-                elif kind == "summary":
-                    result.summary = response.summary
+                _take_response(response, target, result, progress)
         except grpc.RpcError as exc:
             discard()
             if failure:
