@@ -74,7 +74,8 @@ class EngineKey:
     def timing_cache_name(self) -> str:
         """Timing caches are shared by all engines of one GPU model and TensorRT version."""
         major, minor = self.compute_capability
-        return f"timing_{_slug(self.gpu_name)}_sm{major}{minor}_{_slug(self.trt_flavour)}{_slug(self.trt_version)}.cache"
+        tensorrt = f"{_slug(self.trt_flavour)}{_slug(self.trt_version)}"
+        return f"timing_{_slug(self.gpu_name)}_sm{major}{minor}_{tensorrt}.cache"
 
 
 def default_profile(batch: int, height: int, width: int, min_side: int) -> ShapeProfile:

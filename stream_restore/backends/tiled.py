@@ -109,7 +109,9 @@ class TiledBackend(Backend):
             return out[..., : height * s, : width * s], new_state
         return self._infer_tiles(frames, state, grid)
 
-    def _infer_tiles(self, frames: torch.Tensor, state: torch.Tensor | None, grid: TileGrid) -> InferenceResult:
+    def _infer_tiles(
+        self, frames: torch.Tensor, state: torch.Tensor | None, grid: TileGrid
+    ) -> InferenceResult:
         n, _, _, height, width = frames.shape
         count, s = grid.count, self.spec.scale
         jobs = [(i, k) for i in range(n) for k in range(count)]  # row i*count+k of the state
