@@ -39,7 +39,9 @@ def write_sample_clip(
     """Write ``frames`` frames of the pattern as H.264 (CRF 23) in MPEG-TS, with a stereo AAC tone
     of the same duration (330 Hz, a step up each second) unless ``audio`` is False."""
     with av.open(str(path), "w", format="mpegts") as out:
-        video = out.add_stream("libx264", rate=fps, options={"preset": "veryfast", "crf": "23", "threads": "1"})
+        video = out.add_stream(
+            "libx264", rate=fps, options={"preset": "veryfast", "crf": "23", "threads": "1"}
+        )
         video.width, video.height, video.pix_fmt = width, height, "yuv420p"
         tone_stream = out.add_stream("aac", rate=48000) if audio else None
         if tone_stream is not None:
@@ -56,7 +58,9 @@ def write_sample_clip(
     return path
 
 
-def _write_tone(out: av.container.OutputContainer, stream: av.audio.stream.AudioStream, seconds: float) -> None:
+def _write_tone(
+    out: av.container.OutputContainer, stream: av.audio.stream.AudioStream, seconds: float
+) -> None:
     rate, total = 48000, round(seconds * 48000)
     step = stream.codec_context.frame_size or 1024
     for start in range(0, total, step):

@@ -71,7 +71,10 @@ def _serve(config: Path, preload: str) -> tuple[subprocess.Popen[str], str]:
     """``stream-restore serve`` in a child process; returns it and the address it listens on."""
     process = subprocess.Popen(
         [sys.executable, "-m", "stream_restore", "serve", "--config", str(config), "--preload", preload],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     line = process.stdout.readline()  # type: ignore[union-attr]
     assert line.startswith("listening on 127.0.0.1:"), line + process.stderr.read()  # type: ignore[union-attr]
