@@ -9,13 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
-import av
-
 from ..backends import BackendOptions
 from ..config import EncodeOptions, PipelineOptions
 from ..errors import ConfigError, InputError, LimitExceededError
 from ..frames import ColorInfo, ColorRange, Frame, Matrix, StreamInfo
 from ..media.decode import check_frame_size
+from ..media.demuxers import CLIENT_STREAM
 from ..media.raw import pack_raw, raw_size, unpack_raw
 from ..pipeline import RestoreJob
 from ..pipeline.stages import RunStats
@@ -67,8 +66,7 @@ def stream_request(config: pb.RestoreConfig, server: ServerConfig) -> StreamRequ
     container = _CONTAINER_ALIASES.get(out.container.lower(), out.container.lower())
     if container not in STREAM_CONTAINERS:
         raise ConfigError(f"output container {out.container!r} cannot be streamed; use mpegts, matroska or mp4")
-    if config.input_format and config.input_format not in av.formats_available:
-        raise ConfigError(f"unknown input format {config.input_format!r}")
+    input_format = CLIENT_STREAM.check_format(config.input_format)  # only self-contained demuxers
     if out.gop < 0 or out.bitrate < 0 or config.progress_interval < 0:
         raise ConfigError("gop, bitrate and progress_interval must not be negative")
     encode = EncodeOptions(
@@ -94,7 +92,7 @@ def stream_request(config: pb.RestoreConfig, server: ServerConfig) -> StreamRequ
         pipeline=pipeline,
         limits=server.limits,
     )
-    return StreamRequest(job, container, config.input_format or None, config.progress_interval)
+    return StreamRequest(job, container, input_format, config.progress_interval)
 
 
 def _rational(value: Fraction | None) -> pb.Rational:
