@@ -189,9 +189,9 @@ def ebml_elements(data: bytes) -> list[tuple[int, int, int, int, int]]:
             payload = offset + id_len + size_len
             unknown = length == (1 << (7 * size_len)) - 1
             if unknown:
-                length = end - payload
+                length = max(0, end - payload)
             if payload + length > end:
-                length = end - payload  # truncated: keep what is there
+                length = max(0, end - payload)  # truncated: keep what is there
             found.append((eid, offset, offset + id_len, size_len, length))
             if eid in _EBML_MASTERS:
                 walk(payload, payload + length, depth + 1)
@@ -232,7 +232,7 @@ def ebml_field(data: bytearray, rng: random.Random) -> str:
         else:
             data[payload + head + 2] ^= rng.choice((0x02, 0x04, 0x06, 0x80, 0x08))  # lacing, keyframe, invisible
         return f"ebml {name}@{start} {which}"
-    if length == 0 or length > 8:  # bytes: overwrite some
+    if length <= 0 or length > 8:  # bytes: overwrite some
         if length:
             for _ in range(rng.randint(1, 4)):
                 data[payload + rng.randrange(length)] = rng.getrandbits(8)

@@ -288,11 +288,14 @@ def _save(report: Report, seeds: dict[str, Seed], corpus: list[Seed], folder: Pa
         if case is None:
             continue
         outcome = next((o for o in report.outcomes if o.index == index), None)
+        notes: list[str] = []
         if case.seed:
-            data, notes = apply(seeds[case.seed], case.mutations, corpus)
-            (folder / f"case-{index}{seeds[case.seed].suffix}").write_bytes(data)
-        else:
-            notes = []
+            try:
+                data, notes = apply(seeds[case.seed], case.mutations, corpus)
+            except Exception as exc:  # a harness error while mutating: say so, keep saving the others
+                notes = [f"cannot rebuild the input: {type(exc).__name__}: {exc}"]
+            else:
+                (folder / f"case-{index}{seeds[case.seed].suffix}").write_bytes(data)
         (folder / f"case-{index}.json").write_text(json.dumps({
             "case": case.describe(), "mutations": notes, "options": case.options,
             "result": outcome.result if outcome else None, "message": outcome.message if outcome else None,

@@ -98,3 +98,12 @@ def test_cli_invariants_fail_when_they_should(seeds, tmp_path: Path, rc, err, fi
     by_name = {s.name: s for s in seeds}
     outcome = run_cli_case(case, by_name, seeds, _FakeWorker(rc, err, files), tmp_path, 5.0)  # type: ignore[arg-type]
     assert {v.kind for v in outcome.violations} == kinds
+
+
+def test_ebml_walker_on_truncated_files_never_gives_negative_sizes(seeds) -> None:
+    data = next(s for s in seeds if s.name == "mkv-h264-aac-srt").data
+    for cut in range(1, len(data), max(1, len(data) // 300)):
+        assert all(e[4] >= 0 for e in ebml_elements(data[:cut])), cut
+    seed = next(s for s in seeds if s.name == "webm-vp9-opus-vtt")
+    for salt in range(300):  # seed 505 #8569: a truncation, then a field mutation, used to raise
+        apply(seed, [Mutation("truncate", (salt,)), Mutation("field", (salt,))], seeds)
