@@ -107,7 +107,8 @@ def plane_array(plane: object, dtype: np.dtype, height: int, width: int) -> np.n
     itemsize = np.dtype(dtype).itemsize
     line = plane.line_size // itemsize  # type: ignore[attr-defined]
     flat = np.frombuffer(plane, dtype=dtype)  # type: ignore[call-overload]
-    return flat[: line * height].reshape(height, line)[:, :width]
+    view: np.ndarray = flat[: line * height].reshape(height, line)[:, :width]
+    return view
 
 
 def _plane_dtype(bits: int) -> np.dtype:

@@ -15,10 +15,11 @@ from collections import Counter, deque
 from collections.abc import Iterator, Mapping
 from fractions import Fraction
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeAlias
 
 import av
 import av.container
+from av.stream import Stream
 from av.video.frame import VideoFrame
 
 from ..config import Limits
@@ -26,13 +27,13 @@ from ..errors import InputError, LimitExceededError, UnsupportedError
 from ..frames import Frame, StreamInfo
 from .convert import DecodePlan
 from .demuxers import DemuxPolicy, policy_for, refused_demuxer
-from .errors import input_error, libav_capture
+from .errors import LibavLine, input_error, libav_capture
 
 __all__ = ["MediaItem", "Source", "TimestampGaps", "VideoReader", "check_frame_size"]
 
 log = logging.getLogger(__name__)
 
-MediaItem = Frame | av.Packet
+MediaItem: TypeAlias = "Frame | av.Packet[Stream]"
 Source = str | Path | BinaryIO
 
 _COPY_TYPES = ("audio", "subtitle")
@@ -169,10 +170,10 @@ class VideoReader:
                 raise InputError(f"{path}: file is empty")
         explicit = self.policy.check_format(format)
         container_options = self.policy.open_options(explicit)
-        logs: list = []
+        logs: list[LibavLine] = []
         try:
             with libav_capture() as logs:
-                return av.open(source, mode="r", format=explicit, options=options,  # type: ignore[arg-type]
+                return av.open(source, mode="r", format=explicit, options=options,
                                container_options=container_options, metadata_errors="replace", timeout=30.0)
         except av.FFmpegError as exc:
             refused = refused_demuxer(logs)
@@ -262,7 +263,7 @@ class VideoReader:
         except av.FFmpegError as exc:
             raise input_error(self.name, exc) from None
 
-    def _rebase(self, packet: av.Packet) -> None:
+    def _rebase(self, packet: av.Packet[Stream]) -> None:
         """Keep timestamps increasing across discontinuities (concatenated or restarted streams).
 
         A jump back of more than a second on any stream starts a new timeline; from then on every
@@ -287,7 +288,7 @@ class VideoReader:
             if packet.dts is not None:
                 packet.dts += shift
 
-    def _decode(self, packet: av.Packet) -> Iterator[Frame]:
+    def _decode(self, packet: av.Packet[Stream]) -> Iterator[Frame]:
         try:
             frames = self._stream.decode(packet)
         except av.InvalidDataError as exc:

@@ -21,6 +21,7 @@ from av.audio.codeccontext import AudioCodecContext
 from av.audio.resampler import AudioResampler
 from av.audio.stream import AudioStream
 from av.bitstream import BitStreamFilterContext
+from av.stream import Stream
 from av.video.stream import VideoStream
 
 from ..config import EncodeOptions
@@ -108,7 +109,7 @@ class VideoWriter:
             raise output_error(self.name, exc) from None
         self._copy_sources = list(copy_from)
         self._copied: dict[int, _CopiedStream] = {}
-        self._held: list[av.Packet] = []
+        self._held: list[av.Packet[Stream]] = []
         self._video: VideoStream | None = None
         self._settings: EncoderSettings | None = None
         self._size: tuple[int, int] | None = None
@@ -221,14 +222,14 @@ class VideoWriter:
             raise output_error(self.name, exc) from None
         self.frames_written += 1
 
-    def write_packet(self, packet: av.Packet) -> None:
+    def write_packet(self, packet: av.Packet[Stream]) -> None:
         """Copy (or re-encode) one packet of an audio or subtitle stream."""
         if self._video is None:
             self._held.append(packet)
             return
         self._mux_copy(packet)
 
-    def _mux_copy(self, packet: av.Packet) -> None:
+    def _mux_copy(self, packet: av.Packet[Stream]) -> None:
         copied = self._copied.get(packet.stream.index)
         if copied is None or self._goes_backwards(copied, packet):
             return
@@ -264,7 +265,7 @@ class VideoWriter:
             self._warn(warning)
         copied.dropped += 1
 
-    def _goes_backwards(self, copied: _CopiedStream, packet: av.Packet) -> bool:
+    def _goes_backwards(self, copied: _CopiedStream, packet: av.Packet[Stream]) -> bool:
         """A packet whose dts is not after the previous one (damaged or concatenated input): muxers
         refuse it, so it is dropped with one warning per stream, as the reader drops such frames."""
         dts = packet.dts if packet.dts is not None else packet.pts
@@ -280,7 +281,7 @@ class VideoWriter:
         copied.last_dts = dts
         return False
 
-    def _is_regenerated_gap(self, copied: _CopiedStream, packet: av.Packet) -> bool:
+    def _is_regenerated_gap(self, copied: _CopiedStream, packet: av.Packet[Stream]) -> bool:
         """An empty mov_text sample: MP4/MOV muxers write their own between cues, so skip it."""
         return (
             self.container_format in ("mp4", "mov")

@@ -22,7 +22,7 @@ from ..errors import InputError, UnsupportedError
 from ..frames import ColorInfo
 from .convert import color_info_for, frame_to_tensor
 from .decode import check_frame_size
-from .errors import input_error, libav_capture
+from .errors import LibavLine, input_error, libav_capture
 
 __all__ = ["CLIENT_IMAGE_CODECS", "LOCAL_IMAGE_CODECS", "DecodedImage", "ImageHeader", "decode_image",
            "decode_image_frame", "image_header"]
@@ -160,7 +160,7 @@ def decode_image_frame(data: bytes, limits: Limits, name: str = "image", *,
     header = image_header(data, name, codecs=codecs)
     if header.width is not None and header.height is not None:
         check_frame_size(header.width, header.height, limits, name)
-    logs: list = []
+    logs: list[LibavLine] = []
     try:
         with libav_capture() as logs:
             ctx = cast(VideoCodecContext, av.CodecContext.create(header.codec, "r"))

@@ -124,7 +124,7 @@ def open_source(source: str | Path | BinaryIO, job: RestoreJob, *, format: str |
         files = list_images(path) if path.is_dir() else [path] if is_image_path(path) and path.is_file() else None
         if files is not None:
             return ImageSequenceReader(files, limits=job.limits, frame_rate=job.encode.frame_rate or Fraction(25))
-    return VideoReader(source, limits=job.limits, format=format, threads=job.pipeline.decode_threads)  # type: ignore[return-value]
+    return VideoReader(source, limits=job.limits, format=format, threads=job.pipeline.decode_threads)
 
 
 def output_kind(path: Path) -> str:
@@ -286,7 +286,7 @@ def restore(
             container = output_format or "mpegts"
             settings = resolve_encoder(job.encode, container, info.color)
             codec = settings.codec
-            writer = VideoWriter(output, container=container, encode=job.encode,  # type: ignore[arg-type]
+            writer = VideoWriter(output, container=container, encode=job.encode,
                                  copy_from=copied, streaming=True, compiled_colour=compiled, settings=settings)
             writer.compile_colour_after = compile_colour_after(job.pipeline, compiled)
             sink = _VideoSink(writer, out_info)

@@ -103,7 +103,7 @@ class RestoreServer:
                 root_certificates=config.tls.client_ca,
                 require_client_auth=config.tls.client_ca is not None,
             )
-            port = server.add_secure_port(address, credentials)
+            port: int = server.add_secure_port(address, credentials)
         else:
             port = server.add_insecure_port(address)
         if port == 0:

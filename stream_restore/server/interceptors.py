@@ -53,7 +53,10 @@ def _rebuild(handler: grpc.RpcMethodHandler, behavior: Callable[..., Any],
 
 
 def _behavior(handler: grpc.RpcMethodHandler) -> Callable[..., Any]:
-    return (handler.stream_stream or handler.stream_unary or handler.unary_stream or handler.unary_unary)  # type: ignore[return-value]
+    behavior: Callable[..., Any] = (
+        handler.stream_stream or handler.stream_unary or handler.unary_stream or handler.unary_unary
+    )
+    return behavior
 
 
 class AuthInterceptor(grpc.aio.ServerInterceptor):
