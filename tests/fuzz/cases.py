@@ -93,6 +93,7 @@ def _cli_options(out_suffix: str, in_suffix: str) -> dict[str, Any]:
 _NON_UTF8_APP = Mutation("ebml_set", (0x5741, "fill", 0xFF))  # WritingApp: bytes that are not UTF-8
 _NON_UTF8_TAG = Mutation("ebml_set", (0x45A3, "fill", 0x96))  # TagName: a stream tag that is not UTF-8
 _NON_UTF8_HANDLER = Mutation("mp4_set", ("hdlr", 24, 4, 0xFFFFFFFE))  # MOV handler names that are not UTF-8
+_FIRST_SAMPLE_EMPTY = Mutation("mp4_set", ("stsz", 12, 4, 0, 1))  # the 2nd track's (AAC) first sample: 0 bytes
 _FPS_30000 = (Mutation("ebml_set", (0x23E383, "uint", 33_333)), Mutation("ebml_set", (0x4489, "float", 1e6)))
 _FLOOD = {"format": 1, "width": 64, "height": 48, "frames": 1, "model": "identity", "output_format": 0,
           "reset_every": 0, "mutations": [], "style": "flood"}
@@ -145,6 +146,9 @@ def pinned_cases() -> list[Case]:
                                                                          "via_client": ".ts"}),
         Case(b + 36, "restore", "mov-h264", [_NON_UTF8_HANDLER], {"model": {"model": "identity"}, "via_client": ".mkv"}),
         Case(b + 37, "cli", "mov-h264", [_NON_UTF8_HANDLER], {**_cli_options(".mkv", ".mov"), "command": "client"}),
+        Case(b + 38, "restore", "mp4-h264-faststart", [_FIRST_SAMPLE_EMPTY], _restore_options()),
+        Case(b + 39, "cli", "mp4-h264-faststart", [_FIRST_SAMPLE_EMPTY],
+             {**_cli_options(".ts", ".mp4"), "command": "client"}),
     ]
 
 

@@ -183,9 +183,11 @@ def cut(data: bytearray, seed: Seed, others: Sequence[Seed], permille: int) -> s
     return f"truncate to {len(data)} of {size}"
 
 
-def mp4_set(data: bytearray, seed: Seed, others: Sequence[Seed], box: str, offset: int, width: int, value: int) -> str:
-    """In every ``box``: ``width`` bytes at ``offset`` into its payload set to ``value``."""
+def mp4_set(data: bytearray, seed: Seed, others: Sequence[Seed], box: str, offset: int, width: int, value: int,
+            nth: int = -1) -> str:
+    """In every ``box`` (or only the ``nth``, from 0): ``width`` bytes at ``offset`` into its payload set to ``value``."""
     hits = [b for b in mp4_boxes(bytes(data)) if b[0] == box.encode("latin-1")]
+    hits = hits if nth < 0 else hits[nth : nth + 1]
     for _, start, header, _ in hits:
         put(data, start + header + offset, value, width)
     return f"mp4 {box} x{len(hits)} +{offset} <- {value}"
