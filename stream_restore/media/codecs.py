@@ -74,10 +74,39 @@ _LOSSLESS = {"ffv1"}
 # What --codec / OutputOptions.codec may name (after aliases): the encoders this module configures.
 OUTPUT_ENCODERS: frozenset[str] = frozenset(_QUALITY) | _LOSSLESS | {"rawvideo"}  # rawvideo: uncompressed
 
-_X26X_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
-                 "placebo")
-_NVENC_PRESETS = ("p1", "p2", "p3", "p4", "p5", "p6", "p7", "default", "slow", "medium", "fast", "hp", "hq", "bd",
-                  "ll", "llhq", "llhp", "lossless", "losslesshp")
+_X26X_PRESETS = (
+    "ultrafast",
+    "superfast",
+    "veryfast",
+    "faster",
+    "fast",
+    "medium",
+    "slow",
+    "slower",
+    "veryslow",
+    "placebo",
+)
+_NVENC_PRESETS = (
+    "p1",
+    "p2",
+    "p3",
+    "p4",
+    "p5",
+    "p6",
+    "p7",
+    "default",
+    "slow",
+    "medium",
+    "fast",
+    "hp",
+    "hq",
+    "bd",
+    "ll",
+    "llhq",
+    "llhp",
+    "lossless",
+    "losslesshp",
+)
 # encoder -> accepted presets (VP9's preset is its cpu-used, SVT-AV1's a number)
 _PRESETS: dict[str, tuple[str, ...]] = {
     "libx264": _X26X_PRESETS,
@@ -87,7 +116,9 @@ _PRESETS: dict[str, tuple[str, ...]] = {
     **{name: _NVENC_PRESETS for name in ("h264_nvenc", "hevc_nvenc", "av1_nvenc")},
 }
 _TUNES: dict[str, frozenset[str]] = {
-    "libx264": frozenset({"film", "animation", "grain", "stillimage", "psnr", "ssim", "fastdecode", "zerolatency"}),
+    "libx264": frozenset(
+        {"film", "animation", "grain", "stillimage", "psnr", "ssim", "fastdecode", "zerolatency"}
+    ),
     "libx265": frozenset({"psnr", "ssim", "grain", "zerolatency", "fastdecode", "animation"}),
 }
 _MAX_QUALITY = {"libx264": 51, "libx265": 51, "h264_nvenc": 51, "hevc_nvenc": 51, "av1_nvenc": 63,
@@ -115,7 +146,8 @@ def _check_container(name: str, codec: av.Codec, container: str) -> None:
     takes = kind in _MPEGTS_VIDEO if container == "mpegts" else (kind in _muxer_codecs(container)
                                                                  or not _muxer_codecs(container))
     if not takes:
-        raise ConfigError(f"codec: {name} cannot be stored in {container} (nothing could read the video back); "
+        raise ConfigError(f"codec: {name} cannot be stored in {container} (nothing could read the video "
+                          "back); "
                           "choose another codec, or a container that takes it (.mkv takes all of them)")
 
 
@@ -186,7 +218,8 @@ def _default_pix_fmt(codec: av.Codec, source: ColorInfo) -> str:
     if depth:
         raise ConfigError(
             f"encoder {codec.name} cannot write {source.bit_depth}-bit video; "
-            f"choose --pix-fmt yuv420p to write 8-bit, or a codec that can (libx264, libx265, libsvtav1, ffv1)"
+            "choose --pix-fmt yuv420p to write 8-bit, or a codec that can (libx264, libx265, libsvtav1, "
+            "ffv1)"
         )
     if "yuv420p" in supported:
         return "yuv420p"
@@ -206,14 +239,16 @@ def _check_options(name: str, options: EncodeOptions) -> None:
         if presets is None:
             raise ConfigError(f"preset: encoder {name} has no presets")
         if options.preset not in presets:
-            raise ConfigError(f"preset: {options.preset!r} is not a preset of {name}; use one of: {' '.join(presets)}")
+            raise ConfigError(f"preset: {options.preset!r} is not a preset of {name}; use one of: "
+                              f"{' '.join(presets)}")
     if options.tune:
         tunes = _TUNES.get(name)
         if tunes is None:
             raise ConfigError(f"tune: encoder {name} has no tunings (tune applies to libx264 and libx265)")
         wanted = [part.strip() for part in options.tune.split(",")]
         if not all(part in tunes for part in wanted):
-            raise ConfigError(f"tune: {options.tune!r} is not a tuning of {name}; use one of: {' '.join(sorted(tunes))}")
+            raise ConfigError(f"tune: {options.tune!r} is not a tuning of {name}; use one of: "
+                              f"{' '.join(sorted(tunes))}")
     top = _MAX_QUALITY.get(name)
     if options.crf is not None and top is not None and options.crf > top:
         raise ConfigError(f"crf: {name} takes 0..{top}, got {options.crf}")
@@ -235,7 +270,8 @@ def resolve_encoder(options: EncodeOptions, container: str, source: ColorInfo) -
     supported = {f.name for f in codec.video_formats or []}
     if options.pix_fmt:
         if supported and options.pix_fmt not in supported:
-            raise ConfigError(f"encoder {name} cannot write pixel format {options.pix_fmt}; it takes: {' '.join(sorted(supported))}")
+            raise ConfigError(f"encoder {name} cannot write pixel format {options.pix_fmt}; it takes: "
+                              f"{' '.join(sorted(supported))}")
         pix_fmt = options.pix_fmt
     else:
         pix_fmt = _default_pix_fmt(codec, source)
@@ -260,7 +296,9 @@ def resolve_encoder(options: EncodeOptions, container: str, source: ColorInfo) -
         private["tune"] = options.tune
     if name == "libx265":
         private["x265-params"] = "log-level=error"
-    return EncoderSettings(codec=name, pix_fmt=pix_fmt, options=private, bit_rate=options.bitrate, gop=options.gop)
+    return EncoderSettings(
+        codec=name, pix_fmt=pix_fmt, options=private, bit_rate=options.bitrate, gop=options.gop
+    )
 
 
 # Encoders that reject odd frame sizes when chroma is subsampled.
@@ -271,7 +309,9 @@ def check_encodable_size(settings: EncoderSettings, width: int, height: int) -> 
     """Refuse, before any encoding, a frame size the encoder would reject with a cryptic error."""
     subsampled_x = settings.pix_fmt.startswith(("yuv420", "yuv422", "nv12", "p010", "yuvj420", "yuvj422"))
     subsampled_y = settings.pix_fmt.startswith(("yuv420", "nv12", "p010", "yuvj420"))
-    if settings.codec in _EVEN_SIZE_ENCODERS and ((subsampled_x and width % 2) or (subsampled_y and height % 2)):
+    if settings.codec in _EVEN_SIZE_ENCODERS and (
+        (subsampled_x and width % 2) or (subsampled_y and height % 2)
+    ):
         raise ConfigError(
             f"{settings.codec} with {settings.pix_fmt} needs even width and height, but the output is "
             f"{width}x{height}; use --pix-fmt yuv444p, --codec ffv1, or a model scale that makes it even"

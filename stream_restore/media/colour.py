@@ -134,7 +134,9 @@ def _cosited_horizontal(color: ColorInfo) -> bool:
     return color.range != ColorRange.FULL  # JPEG-style (yuvj) chroma is centred
 
 
-def _upsample_chroma(c: torch.Tensor, sub_x: int, sub_y: int, cosited: bool, height: int, width: int) -> torch.Tensor:
+def _upsample_chroma(
+    c: torch.Tensor, sub_x: int, sub_y: int, cosited: bool, height: int, width: int
+) -> torch.Tensor:
     if sub_x == 2:
         c = (_upsample_cosited if cosited else _upsample_centred)(c, -1, width)
     if sub_y == 2:
@@ -165,10 +167,23 @@ def conversion_params(color: ColorInfo) -> ConversionParams:
     y_off, y_span, c_off, c_span = _scales(color)
     kr, _, kb = luma_coefficients(color.matrix)
     sub_x, sub_y = color.chroma_subsampling
-    return y_off, y_span, c_off, c_span, kr, kb, sub_x, sub_y, _cosited_horizontal(color), float(color.max_code)
+    return (
+        y_off,
+        y_span,
+        c_off,
+        c_span,
+        kr,
+        kb,
+        sub_x,
+        sub_y,
+        _cosited_horizontal(color),
+        float(color.max_code),
+    )
 
 
-def yuv_to_rgb_planes(y: torch.Tensor, u: torch.Tensor, v: torch.Tensor, params: ConversionParams) -> torch.Tensor:
+def yuv_to_rgb_planes(
+    y: torch.Tensor, u: torch.Tensor, v: torch.Tensor, params: ConversionParams
+) -> torch.Tensor:
     """:func:`yuv_to_rgb` with the colour description given as :func:`conversion_params`."""
     y_off, y_span, c_off, c_span, kr, kb, sub_x, sub_y, cosited, _ = params
     kg = 1.0 - kr - kb
@@ -184,7 +199,9 @@ def yuv_to_rgb_planes(y: torch.Tensor, u: torch.Tensor, v: torch.Tensor, params:
     return torch.stack([r, g, b])
 
 
-def rgb_to_yuv_planes(rgb: torch.Tensor, params: ConversionParams) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def rgb_to_yuv_planes(
+    rgb: torch.Tensor, params: ConversionParams
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """:func:`rgb_to_yuv` with the colour description given as :func:`conversion_params`."""
     y_off, y_span, c_off, c_span, kr, kb, sub_x, sub_y, cosited, top = params
     kg = 1.0 - kr - kb

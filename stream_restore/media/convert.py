@@ -55,7 +55,10 @@ def planar_layout(fmt: VideoFormat) -> tuple[str, str, int, tuple[int, int]]:
     if fmt.is_rgb:
         return ("rgb", "gbrp", 8, (1, 1)) if bits <= 8 else ("rgb", "gbrp16le", 16, (1, 1))
     luma_width, luma_height = 64, 64
-    sub = (luma_width // max(fmt.chroma_width(luma_width), 1), luma_height // max(fmt.chroma_height(luma_height), 1))
+    sub = (
+        luma_width // max(fmt.chroma_width(luma_width), 1),
+        luma_height // max(fmt.chroma_height(luma_height), 1),
+    )
     if sub not in _SUBSAMPLING_NAME:  # 4:1:1, 4:4:0, 4:1:0: convert to 4:4:4 without loss
         sub = (1, 1)
     depth = bits if bits in _BITS_SUFFIX else 16
@@ -163,7 +166,9 @@ def _decode_key(frame: VideoFrame) -> tuple[str, int, int, int]:
     return frame.format.name, int(frame.colorspace), int(frame.color_range), frame.height
 
 
-def frame_to_tensor(frame: VideoFrame, color: ColorInfo | None = None, *, compiled: bool = False) -> torch.Tensor:
+def frame_to_tensor(
+    frame: VideoFrame, color: ColorInfo | None = None, *, compiled: bool = False
+) -> torch.Tensor:
     """Decoded frame -> float32 RGB (3, H, W) in [0, 1], using the frame's own colour description.
 
     For one frame; a stream keeps a :class:`DecodePlan`. ``compiled`` uses :mod:`.kernels`.
@@ -187,7 +192,9 @@ class EncodePlan:
     def for_output(cls, color: ColorInfo, pix_fmt: str, height: int) -> EncodePlan:
         """``height`` (pixels) picks the matrix when ``color`` has none, as players do."""
         kind, planar, bits, sub = planar_layout(VideoFormat(pix_fmt))
-        matrix = color.matrix if color.matrix not in (Matrix.RGB, Matrix.UNSPECIFIED) else _guess_matrix(height)
+        matrix = (
+            color.matrix if color.matrix not in (Matrix.RGB, Matrix.UNSPECIFIED) else _guess_matrix(height)
+        )
         value_range = ColorRange.FULL if planar.startswith("yuvj") else color.range
         params = None
         if kind == "yuv":
@@ -221,7 +228,9 @@ class EncodePlan:
         return out
 
 
-def tensor_to_frame(rgb: torch.Tensor, color: ColorInfo, pix_fmt: str, *, compiled: bool = False) -> VideoFrame:
+def tensor_to_frame(
+    rgb: torch.Tensor, color: ColorInfo, pix_fmt: str, *, compiled: bool = False
+) -> VideoFrame:
     """Float RGB (3, H, W) -> a new frame in ``pix_fmt`` (planar YUV, gbrp or rgb formats).
 
     For YUV formats ``color`` gives the matrix, range and siting; bit depth and subsampling are

@@ -50,7 +50,8 @@ _TOTALS = {  # the end-of-input line of each kind of warning
 def check_frame_size(width: int, height: int, limits: Limits, where: str) -> None:
     """Raise if a frame size is outside the limits (checked before any pixel is decoded)."""
     if width < limits.min_side or height < limits.min_side:
-        raise InputError(f"{where}: resolution {width}x{height} is below the minimum of {limits.min_side} pixels per side")
+        raise InputError(f"{where}: resolution {width}x{height} is below the minimum of {limits.min_side} "
+                         "pixels per side")
     if width > limits.max_width or height > limits.max_height or width * height > limits.max_pixels:
         raise LimitExceededError(
             f"{where}: resolution {width}x{height} exceeds the limit of "
@@ -132,7 +133,9 @@ class VideoReader:
             if declared.width and declared.height:
                 check_frame_size(declared.width, declared.height, self.limits, self.name)
             self.copy_streams = [
-                s for s in self._container.streams if copy_streams and s.type in _COPY_TYPES and self._copyable(s)
+                s
+                for s in self._container.streams
+                if copy_streams and s.type in _COPY_TYPES and self._copyable(s)
             ]
             self._packets = self._container.demux([self._stream, *self.copy_streams])
             self._pending: deque[MediaItem] = deque()
@@ -157,7 +160,9 @@ class VideoReader:
             raise
 
     # -- opening -----------------------------------------------------------------------------
-    def _open(self, source: Source, format: str | None, options: dict[str, str]) -> av.container.InputContainer:
+    def _open(
+        self, source: Source, format: str | None, options: dict[str, str]
+    ) -> av.container.InputContainer:
         if isinstance(source, (str, Path)) and not str(source).strip():
             raise InputError("input path is empty")
         if isinstance(source, Path) or (isinstance(source, str) and "://" not in source):
@@ -191,14 +196,17 @@ class VideoReader:
 
     def _select_video_stream(self) -> av.video.stream.VideoStream:
         candidates = [
-            s for s in self._container.streams.video if not (s.disposition & av.stream.Disposition.attached_pic)
+            s
+            for s in self._container.streams.video
+            if not (s.disposition & av.stream.Disposition.attached_pic)
         ]
         if not candidates:
             kinds = ", ".join(sorted({str(s.type) for s in self._container.streams})) or "no"
             raise InputError(f"{self.name}: no video stream (found {kinds} streams)")
         stream = candidates[0]
         if stream.codec_context is None:
-            raise UnsupportedError(f"{self.name}: the video codec is not supported (no decoder in this FFmpeg build)")
+            raise UnsupportedError(f"{self.name}: the video codec is not supported (no decoder in this "
+                                   "FFmpeg build)")
         return stream
 
     def _copyable(self, stream: av.stream.Stream) -> bool:
@@ -357,8 +365,10 @@ class VideoReader:
         """At the end of the input, one line for each kind of warning that was cut short."""
         for kind, count in self._warned.items():
             if count > _SHOWN_PER_KIND:
-                what = _TOTALS[kind] + (f", about {self.gaps.missing} frames missing" if kind == "gap" else "")
-                self._record(f"{self.name}: {count} {what} in all ({count - _SHOWN_PER_KIND} not shown above)")
+                what = _TOTALS[kind] + (f", about {self.gaps.missing} frames "
+                                        "missing" if kind == "gap" else "")
+                self._record(f"{self.name}: {count} {what} in all ({count - _SHOWN_PER_KIND} not shown "
+                             "above)")
 
     # -- lifecycle ---------------------------------------------------------------------------
     def _compiled_now(self) -> bool:

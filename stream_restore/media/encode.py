@@ -101,10 +101,16 @@ class VideoWriter:
             options["movflags"] = "frag_keyframe+empty_moov+default_base_moof" if streaming else "+faststart"
         if streaming:  # hand each muxed packet to the byte stream at once (live latency)
             options["flush_packets"] = "1"
-            if container == "mpegts":  # explicit PES lengths: demuxers emit a frame without waiting for the next
+            # explicit PES lengths: demuxers emit a frame without waiting for the next
+            if container == "mpegts":
                 options["omit_video_pes_length"] = "0"
         try:
-            self._out = av.open(str(target) if isinstance(target, Path) else target, mode="w", format=container, options=options)
+            self._out = av.open(
+                str(target) if isinstance(target, Path) else target,
+                mode="w",
+                format=container,
+                options=options,
+            )
         except (av.FFmpegError, OSError) as exc:
             raise output_error(self.name, exc) from None
         self._copy_sources = list(copy_from)
@@ -126,7 +132,9 @@ class VideoWriter:
         check_encodable_size(settings, info.width, info.height)
         rate = info.frame_rate or self.encode_options.frame_rate or 25
         try:
-            stream = cast(VideoStream, self._out.add_stream(settings.codec, rate=rate, options=settings.options))
+            stream = cast(
+                VideoStream, self._out.add_stream(settings.codec, rate=rate, options=settings.options)
+            )
         except (av.FFmpegError, ValueError) as exc:
             raise output_error(self.name, exc) from None
         ctx = stream.codec_context
@@ -179,7 +187,8 @@ class VideoWriter:
             fallback = None
         if fallback is None or source.type == "subtitle":
             # Subtitle re-encoding needs decoded events PyAV cannot re-time reliably: say so.
-            self._warn(f"{source.type} stream #{source.index} ({codec}) cannot be stored in {self.container_format}; "
+            self._warn(f"{source.type} stream #{source.index} ({codec}) cannot be stored in "
+                       f"{self.container_format}; "
                        f"it is left out (write .mkv to keep it)")
             return
         decoder = cast(AudioCodecContext, source.codec_context)
@@ -189,7 +198,8 @@ class VideoWriter:
         encoder = target.codec_context
         resampler = AudioResampler(format=encoder.format, layout=encoder.layout, rate=encoder.sample_rate)
         self._copied[source.index] = _CopiedStream(source, target, transcode=True, resampler=resampler)
-        self._warn(f"audio stream #{source.index} ({codec}) re-encoded to {fallback} for {self.container_format}")
+        self._warn(f"audio stream #{source.index} ({codec}) re-encoded to {fallback} for "
+                   f"{self.container_format}")
 
     def _warn(self, message: str) -> None:
         log.warning("%s", message)
@@ -207,7 +217,8 @@ class VideoWriter:
         if (frame.width, frame.height) != self._size:
             raise InputError(
                 f"frame size changed from {self._size[0]}x{self._size[1]} to {frame.width}x{frame.height} "  # type: ignore[index]
-                f"at frame {frame.index}; a video stream cannot change size (write to a folder of images instead)"
+                f"at frame {frame.index}; a video stream cannot change size (write to a folder of images "
+                "instead)"
             )
         after = self.compile_colour_after
         compiled = self.compiled_colour or (after is not None and self.frames_written >= after)
@@ -274,7 +285,8 @@ class VideoWriter:
             return False
         if last is not None and (dts < last or (dts == last and copied.source.type == "audio")):
             if not copied.dropped:
-                self._warn(f"{copied.source.type} stream #{copied.source.index}: dropped packets whose timestamps "
+                self._warn(f"{copied.source.type} stream #{copied.source.index}: dropped packets whose "
+                           "timestamps "
                            f"go backwards ({dts} after {last}; damaged or concatenated input)")
             copied.dropped += 1
             return True
@@ -305,7 +317,9 @@ class VideoWriter:
             self._out.close()
         except av.FFmpegError as exc:
             self.abort()
-            raise (self._refused(exc) if isinstance(exc, av.ArgumentError) else output_error(self.name, exc)) from None
+            raise (
+                self._refused(exc) if isinstance(exc, av.ArgumentError) else output_error(self.name, exc)
+            ) from None
 
     def _refused(self, exc: av.FFmpegError) -> StreamRestoreError:
         """The muxer refusing a packet (EINVAL) once the options were checked up front: the input's

@@ -24,8 +24,16 @@ from .convert import color_info_for, frame_to_tensor, tensor_to_frame
 from .errors import output_error
 from .still import LOCAL_IMAGE_CODECS, DecodedImage, decode_image, decode_image_frame, image_header
 
-__all__ = ["DecodedImage", "ImageSequenceReader", "decode_image", "encode_image", "image_header", "is_image_path",
-           "list_images", "write_image"]
+__all__ = [
+    "DecodedImage",
+    "ImageSequenceReader",
+    "decode_image",
+    "encode_image",
+    "image_header",
+    "is_image_path",
+    "list_images",
+    "write_image",
+]
 
 _READABLE = {*IMAGE_EXTENSIONS, ".tif", ".tiff"}
 
@@ -42,7 +50,9 @@ def list_images(folder: Path) -> list[Path]:
     """Image files directly inside ``folder``, in natural name order."""
     if not folder.is_dir():
         raise InputError(f"{folder}: not a folder")
-    files = sorted((p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in _READABLE), key=_natural_key)
+    files = sorted(
+        (p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in _READABLE), key=_natural_key
+    )
     if not files:
         raise InputError(f"{folder}: contains no images ({', '.join(sorted(_READABLE))})")
     return files
@@ -64,7 +74,9 @@ def _decode_image(path: Path, limits: Limits) -> av.VideoFrame:
 class ImageSequenceReader:
     """Reads one image or a folder of images as a clip of frames, one per image."""
 
-    def __init__(self, files: list[Path], *, limits: Limits | None = None, frame_rate: Fraction = Fraction(25)) -> None:
+    def __init__(
+        self, files: list[Path], *, limits: Limits | None = None, frame_rate: Fraction = Fraction(25)
+    ) -> None:
         if not files:
             raise InputError("no images to read")
         self.files = files
@@ -129,7 +141,9 @@ def encode_image(frame: Frame, suffix: str, color: ColorInfo, quality: int | Non
     elif codec_name == "libwebp":
         ctx.options = {"quality": str(quality or 90)}
     # JPEG (JFIF) and lossy WebP store BT.601 Y'CbCr, full range and limited range respectively.
-    target = ColorInfo(matrix=Matrix.SMPTE170M, range=ColorRange.FULL if codec_name == "mjpeg" else ColorRange.LIMITED)
+    target = ColorInfo(
+        matrix=Matrix.SMPTE170M, range=ColorRange.FULL if codec_name == "mjpeg" else ColorRange.LIMITED
+    )
     av_frame = tensor_to_frame(frame.data, target, pix_fmt if pix_fmt != "bgr24" else "rgb24")
     if pix_fmt == "bgr24":
         av_frame = av_frame.reformat(format="bgr24")

@@ -47,7 +47,9 @@ def _plane_view(plane: av.video.plane.VideoPlane, rows: int, row: int) -> np.nda
     return view
 
 
-def unpack_raw(data: bytes, fmt: str, width: int, height: int, color: ColorInfo | None = None) -> torch.Tensor:
+def unpack_raw(
+    data: bytes, fmt: str, width: int, height: int, color: ColorInfo | None = None
+) -> torch.Tensor:
     """A float (3, H, W) RGB tensor from a packed frame; ``color`` describes YUV samples."""
     expected = raw_size(fmt, width, height)
     if len(data) != expected:
@@ -55,7 +57,9 @@ def unpack_raw(data: bytes, fmt: str, width: int, height: int, color: ColorInfo 
     frame = av.VideoFrame(width, height, fmt)
     offset = 0
     for plane, (rows, row) in zip(frame.planes, raw_planes(fmt, width, height), strict=True):
-        _plane_view(plane, rows, row)[:] = np.frombuffer(data, np.uint8, rows * row, offset).reshape(rows, row)
+        _plane_view(plane, rows, row)[:] = np.frombuffer(data, np.uint8, rows * row, offset).reshape(
+            rows, row
+        )
         offset += rows * row
     described = replace(color or ColorInfo(), chroma_subsampling=(2, 2)) if fmt in _YUV else None
     return frame_to_tensor(frame, described)

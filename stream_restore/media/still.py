@@ -133,7 +133,9 @@ def _bmp_size(data: bytes) -> tuple[int, int] | None:
 _SIZE = {"png": _png_size, "mjpeg": _jpeg_size, "webp": _webp_size, "bmp": _bmp_size}
 
 
-def image_header(data: bytes, name: str = "image", *, codecs: Iterable[str] = CLIENT_IMAGE_CODECS) -> ImageHeader:
+def image_header(
+    data: bytes, name: str = "image", *, codecs: Iterable[str] = CLIENT_IMAGE_CODECS
+) -> ImageHeader:
     """The kind and size of an encoded image from its first bytes; nothing is decoded.
 
     Raises UnsupportedError for data that is not one of ``codecs``, InputError for a header that
@@ -143,7 +145,8 @@ def image_header(data: bytes, name: str = "image", *, codecs: Iterable[str] = CL
     kind = _kind(data)
     if kind is None or kind not in allowed:
         names = {"png": "PNG", "mjpeg": "JPEG", "webp": "WebP", "bmp": "BMP", "tiff": "TIFF"}
-        raise UnsupportedError(f"{name}: not an image of a supported kind ({', '.join(names[c] for c in sorted(allowed))})")
+        raise UnsupportedError(f"{name}: not an image of a supported kind "
+                               f"({', '.join(names[c] for c in sorted(allowed))})")
     if kind == "tiff":
         return ImageHeader(kind, None, None)
     size = _SIZE[kind](data)

@@ -59,7 +59,8 @@ class FrameGuard:
         check_frame_size(info.width, info.height, self.limits, self.name)
         limit = self.limits.max_duration
         if limit is not None and info.duration is not None and info.duration > limit:
-            raise LimitExceededError(f"{self.name}: duration {info.duration:.1f} s exceeds the limit of {limit:.1f} s")
+            raise LimitExceededError(f"{self.name}: duration {info.duration:.1f} s exceeds the limit of "
+                                     f"{limit:.1f} s")
 
     def __call__(self, frame: Frame) -> None:
         check_frame_size(frame.width, frame.height, self.limits, self.name)
@@ -100,9 +101,12 @@ def drive(
     out_pixels = info.width * info.height * scale * scale
     if out_pixels > job.limits.max_output_pixels:
         raise LimitExceededError(
-            f"{name}: restored frames of {info.width * scale}x{info.height * scale} exceed the output limit of "
+            f"{name}: restored frames of {info.width * scale}x{info.height * scale} exceed the output limit "
+            "of "
             f"{job.limits.max_output_pixels} pixels"
         )
-    session = StreamSession(engine, detect_cuts=job.pipeline.scene_detection, cut_threshold=job.pipeline.scene_threshold)
+    session = StreamSession(
+        engine, detect_cuts=job.pipeline.scene_detection, cut_threshold=job.pipeline.scene_threshold
+    )
     return run_pipeline(source, session, sink, queue_frames=job.pipeline.queue_frames, progress=progress,
                         cancel=cancel, check=guard)

@@ -64,7 +64,9 @@ class _VideoSink:
 class _ImageSink:
     """Writes frames as image files: one named image, or a folder of PNGs."""
 
-    def __init__(self, target: Path, *, single: bool, source_info: StreamInfo, quality: int | None, digits: int) -> None:
+    def __init__(
+        self, target: Path, *, single: bool, source_info: StreamInfo, quality: int | None, digits: int
+    ) -> None:
         self.target = target
         self.single = single
         self.color = source_info.color
@@ -121,9 +123,13 @@ def open_source(source: str | Path | BinaryIO, job: RestoreJob, *, format: str |
     """A reader for a path (video, image or folder), URL or byte stream."""
     if isinstance(source, Path) or (isinstance(source, str) and "://" not in source):
         path = Path(source)
-        files = list_images(path) if path.is_dir() else [path] if is_image_path(path) and path.is_file() else None
+        files = (
+            list_images(path) if path.is_dir() else [path] if is_image_path(path) and path.is_file() else None
+        )
         if files is not None:
-            return ImageSequenceReader(files, limits=job.limits, frame_rate=job.encode.frame_rate or Fraction(25))
+            return ImageSequenceReader(
+                files, limits=job.limits, frame_rate=job.encode.frame_rate or Fraction(25)
+            )
     return VideoReader(source, limits=job.limits, format=format, threads=job.pipeline.decode_threads)
 
 
@@ -286,8 +292,15 @@ def restore(
             container = output_format or "mpegts"
             settings = resolve_encoder(job.encode, container, info.color)
             codec = settings.codec
-            writer = VideoWriter(output, container=container, encode=job.encode,
-                                 copy_from=copied, streaming=True, compiled_colour=compiled, settings=settings)
+            writer = VideoWriter(
+                output,
+                container=container,
+                encode=job.encode,
+                copy_from=copied,
+                streaming=True,
+                compiled_colour=compiled,
+                settings=settings,
+            )
             writer.compile_colour_after = compile_colour_after(job.pipeline, compiled)
             sink = _VideoSink(writer, out_info)
         else:

@@ -45,7 +45,8 @@ class StreamSession:
         out: list[Frame] = []
         size = (frame.width, frame.height)
         if self._size is not None and size != self._size:
-            log.info("frame size changed from %dx%d to %dx%d at frame %d: new segment", *self._size, *size, frame.index)
+            log.info("frame size changed from %dx%d to %dx%d at frame %d: new "
+                     "segment", *self._size, *size, frame.index)
             self.size_changes += 1
             out.extend(self._end_segment())
             if self._detector is not None:

@@ -64,8 +64,14 @@ class RestoreServer:
             max_engines=config.max_engines,
         )
         self._executor = ThreadPoolExecutor(config.workers, thread_name_prefix="restore-worker")
-        self.state = ServerState(config, engines, StreamSlots(config.max_streams), self.metrics, self._executor,
-                                 StreamSlots(config.max_images, "concurrent image calls"))
+        self.state = ServerState(
+            config,
+            engines,
+            StreamSlots(config.max_streams),
+            self.metrics,
+            self._executor,
+            StreamSlots(config.max_images, "concurrent image calls"),
+        )
         self.port: int | None = None
         self.metrics_port: int | None = None
         self._server: grpc.aio.Server | None = None
@@ -94,7 +100,12 @@ class RestoreServer:
         pb_grpc.add_RestorerServicer_to_server(RestorerServicer(self.state), server)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
         reflection.enable_server_reflection(
-            (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME), server
+            (
+                SERVICE_NAME,
+                health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+                reflection.SERVICE_NAME,
+            ),
+            server,
         )
         address = config.address
         if config.tls is not None:

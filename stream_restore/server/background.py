@@ -22,7 +22,9 @@ async def _stop(server: RestoreServer, grace: float) -> None:
 
 
 @contextlib.contextmanager
-def server_in_thread(config: ServerConfig, *, grace: float = 0.5, start_timeout: float = 120.0) -> Iterator[RestoreServer]:
+def server_in_thread(
+    config: ServerConfig, *, grace: float = 0.5, start_timeout: float = 120.0
+) -> Iterator[RestoreServer]:
     """Start the server (``server.port`` is bound when this yields); stop it on exit."""
     loop = asyncio.new_event_loop()
     server = RestoreServer(config)

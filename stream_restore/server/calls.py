@@ -90,7 +90,9 @@ class StreamCall:
         self.queue: asyncio.Queue[object] = asyncio.Queue()
         self.outbox = Outbox(self.loop, self.queue, config.output_buffer_chunks, self.cancel)
         self.started = time.perf_counter()
-        self._deadline = None if config.max_call_seconds is None else time.monotonic() + config.max_call_seconds
+        self._deadline = (
+            None if config.max_call_seconds is None else time.monotonic() + config.max_call_seconds
+        )
         self._thread_done: asyncio.Future[None] = self.loop.create_future()
         self._thread: threading.Thread | None = None
         self._feeder: asyncio.Task[None] | None = None

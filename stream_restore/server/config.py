@@ -172,7 +172,9 @@ def merge_config(settings: dict[str, Any]) -> ServerConfig:
         tls = TlsConfig(
             certificate=_read(settings["tls_cert"], "TLS certificate"),
             private_key=_read(settings["tls_key"], "TLS key"),
-            client_ca=_read(settings["tls_client_ca"], "client CA") if settings.get("tls_client_ca") else None,
+            client_ca=_read(settings["tls_client_ca"], "client CA")
+            if settings.get("tls_client_ca")
+            else None,
         )
     elif settings.get("tls_client_ca"):
         raise ConfigError("mutual TLS (a client CA) needs a server certificate and key")

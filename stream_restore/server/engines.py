@@ -149,7 +149,8 @@ class EnginePool:
         while len(self._engines) >= self.max_engines:
             if not idle:
                 raise LimitExceededError(
-                    f"the server holds its maximum of {self.max_engines} engines and every one is in use; retry later"
+                    f"the server holds its maximum of {self.max_engines} engines and every one is in use; "
+                    "retry later"
                 )
             key = idle.pop(0)
             log.info("closing engine %s (%s): least recently used", *key)
@@ -180,7 +181,10 @@ class EnginePool:
 
     def loaded(self) -> list[LoadedEngine]:
         with self._lock:
-            return [LoadedEngine(m, getattr(e, "name", b), self.options.device) for (m, b), e in self._engines.items()]
+            return [
+                LoadedEngine(m, getattr(e, "name", b), self.options.device)
+                for (m, b), e in self._engines.items()
+            ]
 
     def is_loaded(self, model: str) -> bool:
         with self._lock:

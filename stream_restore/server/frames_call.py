@@ -32,7 +32,9 @@ __all__ = ["frames_call"]
 _FEED_FRAMES = 2  # complete input frames held before the client is held back
 
 
-async def frames_call(state: ServerState, requests: AsyncIterator[pb.FramesRequest]) -> AsyncIterator[pb.FramesResponse]:
+async def frames_call(
+    state: ServerState, requests: AsyncIterator[pb.FramesRequest]
+) -> AsyncIterator[pb.FramesResponse]:
     """The RestoreFrames RPC as an async generator of responses."""
     pace = pace_for(state)
     first = await first_message(requests, pace, "a frame")
@@ -94,7 +96,8 @@ class _FramesRun:
             self.head, self.parts, self.received = raw, [], 0
         self.received += len(raw.data)
         if self.received > self.expected:
-            raise InputError(f"frame {self.frames_in}: more data than its {self.head.width}x{self.head.height} "
+            raise InputError(f"frame {self.frames_in}: more data than its "
+                             f"{self.head.width}x{self.head.height} "
                              f"format needs ({self.expected} bytes)")
         self.parts.append(raw.data)
         if raw.more_parts:
@@ -126,8 +129,9 @@ class _FramesRun:
     # -- the pipeline thread -------------------------------------------------------------------
     def work(self) -> RunStats:
         assert self.feed is not None
-        with self.call.state.engines.for_stream(self.job.model, self.job.backend, self.options.tile_max_pixels,
-                                                self.options.tile_overlap) as engine:
+        with self.call.state.engines.for_stream(
+            self.job.model, self.job.backend, self.options.tile_max_pixels, self.options.tile_overlap
+        ) as engine:
             return drive(self.feed, FrameOutbox(self.call.outbox), engine, self.job, name="raw frames",
                          cancel=self.call.cancel)
 

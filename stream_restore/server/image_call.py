@@ -83,8 +83,16 @@ def image_limits(state: ServerState) -> Limits:
                    max_output_pixels=min(limits.max_output_pixels, config.max_image_output_pixels))
 
 
-def restore_image(state: ServerState, data: bytes, model: str, backend: str, tile_max_pixels: int, tile_overlap: int,
-                  output_format: str, quality: int) -> RestoredImage:
+def restore_image(
+    state: ServerState,
+    data: bytes,
+    model: str,
+    backend: str,
+    tile_max_pixels: int,
+    tile_overlap: int,
+    output_format: str,
+    quality: int,
+) -> RestoredImage:
     """Restore one encoded image (blocking; run it in a worker thread, inside an image slot)."""
     config = state.config
     if not data:
@@ -101,9 +109,14 @@ def restore_image(state: ServerState, data: bytes, model: str, backend: str, til
     scale = get_spec(model).scale
     if header.width and header.height:
         check_frame_size(header.width, header.height, limits, "image")
-    if header.width and header.height and header.width * header.height * scale * scale > limits.max_output_pixels:
+    if (
+        header.width
+        and header.height
+        and header.width * header.height * scale * scale > limits.max_output_pixels
+    ):
         raise LimitExceededError(  # refused from the header: nothing decoded
-            f"image: {header.width}x{header.height} x{scale} would be {header.width * scale}x{header.height * scale}, "
+            f"image: {header.width}x{header.height} x{scale} would be "
+            f"{header.width * scale}x{header.height * scale}, "
             f"over the output limit of {limits.max_output_pixels} pixels"
         )
     image = decode_image(data, limits, "image")

@@ -78,7 +78,9 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         matches = [hmac.compare_digest(offered, known) for known in self._tokens]  # no early exit
         return any(matches)
 
-    async def intercept_service(self, continuation: Continuation, details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler:
+    async def intercept_service(
+        self, continuation: Continuation, details: grpc.HandlerCallDetails
+    ) -> grpc.RpcMethodHandler:
         handler = await continuation(details)
         if handler is None or not self._tokens or details.method.startswith(_HEALTH_PREFIX):
             return handler
@@ -113,7 +115,11 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
         self._metrics.call_seconds.labels(method).observe(time.perf_counter() - start)
         if code != grpc.StatusCode.OK:
             self._metrics.errors.labels(name).inc()
-        if error is not None and code == grpc.StatusCode.INTERNAL and not isinstance(error, StreamRestoreError):
+        if (
+            error is not None
+            and code == grpc.StatusCode.INTERNAL
+            and not isinstance(error, StreamRestoreError)
+        ):
             log.error("%s failed: internal error", method, exc_info=error)
         elif code in (grpc.StatusCode.OK, grpc.StatusCode.CANCELLED):
             log.info("%s ended: %s in %.3f s", method, name, time.perf_counter() - start)
@@ -129,10 +135,16 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
     @staticmethod
     def _gone_code(context: grpc.aio.ServicerContext) -> grpc.StatusCode:
         remaining = context.time_remaining()
-        return grpc.StatusCode.DEADLINE_EXCEEDED if remaining is not None and remaining <= 0 else grpc.StatusCode.CANCELLED
+        return (
+            grpc.StatusCode.DEADLINE_EXCEEDED
+            if remaining is not None and remaining <= 0
+            else grpc.StatusCode.CANCELLED
+        )
 
     @contextlib.asynccontextmanager
-    async def _observed(self, method: str, context: grpc.aio.ServicerContext, level: int) -> AsyncIterator[None]:
+    async def _observed(
+        self, method: str, context: grpc.aio.ServicerContext, level: int
+    ) -> AsyncIterator[None]:
         """One call's id, log lines, metrics and error -> status mapping (the one place it happens)."""
         call_id = f"{self._prefix}-{next(self._ids)}"
         token = CALL_ID.set(call_id)
@@ -154,7 +166,9 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
             self._finish(method, code, start, error)
             CALL_ID.reset(token)
 
-    async def intercept_service(self, continuation: Continuation, details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler:
+    async def intercept_service(
+        self, continuation: Continuation, details: grpc.HandlerCallDetails
+    ) -> grpc.RpcMethodHandler:
         handler = await continuation(details)
         if handler is None:
             return handler

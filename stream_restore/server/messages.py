@@ -65,7 +65,8 @@ def stream_request(config: pb.RestoreConfig, server: ServerConfig) -> StreamRequ
     out = config.output
     container = _CONTAINER_ALIASES.get(out.container.lower(), out.container.lower())
     if container not in STREAM_CONTAINERS:
-        raise ConfigError(f"output container {out.container!r} cannot be streamed; use mpegts, matroska or mp4")
+        raise ConfigError(f"output container {out.container!r} cannot be streamed; use mpegts, matroska or "
+                          "mp4")
     input_format = CLIENT_STREAM.check_format(config.input_format)  # only self-contained demuxers
     if out.gop < 0 or out.bitrate < 0 or config.progress_interval < 0:
         raise ConfigError("gop, bitrate and progress_interval must not be negative")
@@ -191,8 +192,13 @@ def raw_from_frame(frame: Frame, fmt: int, color: ColorInfo, part_bytes: int) ->
     """A restored frame as RawFrame messages of at most ``part_bytes`` of pixel data each."""
     data = pack_raw(frame.data, raw_format(fmt), color)
     head = pb.RawFrame(
-        format=fmt, width=frame.width, height=frame.height, pts=frame.pts or 0,  # type: ignore[arg-type]
-        time_base=_rational(frame.time_base), color_matrix=int(color.matrix), full_range=color.range == ColorRange.FULL,
+        format=fmt,  # type: ignore[arg-type]
+        width=frame.width,
+        height=frame.height,
+        pts=frame.pts or 0,
+        time_base=_rational(frame.time_base),
+        color_matrix=int(color.matrix),
+        full_range=color.range == ColorRange.FULL,
     )
     parts = [data[i : i + part_bytes] for i in range(0, len(data), part_bytes)] or [b""]
     messages = []

@@ -22,7 +22,8 @@ class ServerMetrics:
 
     def __post_init__(self) -> None:
         r = self.registry
-        self.active_streams = Gauge("stream_restore_active_streams", "Restore/RestoreFrames calls running", registry=r)
+        self.active_streams = Gauge("stream_restore_active_streams", "Restore/RestoreFrames calls "
+                                                                     "running", registry=r)
         self.frames_in = Counter("stream_restore_frames_in", "Input frames decoded or received", registry=r)
         self.frames_out = Counter("stream_restore_frames_out", "Restored frames sent", registry=r)
         self.bytes_in = Counter("stream_restore_bytes_in", "Encoded input bytes received", registry=r)

@@ -135,7 +135,9 @@ class FrameFeed(_Handoff):
     ``info`` describes the stream from its first frame; the call starts the pipeline only then.
     """
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, limit: int, cancel: threading.Event, info: StreamInfo) -> None:
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, limit: int, cancel: threading.Event, info: StreamInfo
+    ) -> None:
         super().__init__(loop, limit, cancel)
         self.info = info
         self.corrupt_packets = 0
@@ -273,7 +275,8 @@ class InputPace:
             return
         if self._bytes < self.min_rate * waited:
             raise IdleTimeoutError(
-                f"the client sent {self._bytes} bytes in {waited:.0f} s of waiting, below the server's minimum "
+                f"the client sent {self._bytes} bytes in {waited:.0f} s of waiting, below the server's "
+                "minimum "
                 f"input rate of {self.min_rate:g} bytes/s; the stream was dropped"
             )
         self._waited, self._bytes = 0.0, 0

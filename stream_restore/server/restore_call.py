@@ -72,7 +72,9 @@ async def restore_call(
     with state.slots.acquire() as number, state.metrics.streaming():
         call = StreamCall(state, number, pace)
         try:
-            async with contextlib.aclosing(_RestoreRun(call, request, first.config.model).run(requests)) as out:
+            async with contextlib.aclosing(
+                _RestoreRun(call, request, first.config.model).run(requests)
+            ) as out:
                 async for response in out:
                     yield response
         finally:
@@ -90,7 +92,8 @@ class _RestoreRun:
         self.source = ByteSource(call.loop, config.input_buffer_bytes, call.cancel)
         self.sink = ChunkSink(call.outbox)
         self.sniffed = b""
-        self.chunk_bytes = min(config.output_chunk_bytes, config.max_message_bytes - 1024)  # a message holds one
+        # a message holds one
+        self.chunk_bytes = min(config.output_chunk_bytes, config.max_message_bytes - 1024)
 
     # -- the pipeline thread -------------------------------------------------------------------
     def work(self) -> RunStats:
@@ -105,11 +108,20 @@ class _RestoreRun:
 
     def on_start(self, start: StreamStart) -> None:
         request = self.request
-        self.call.outbox.post(pb.RestoreResponse(header=pb.StreamHeader(
-            stream_id=CALL_ID.get(), input=stream_info(start.input), output=stream_info(start.output, start.codec),
-            container=request.container, mime_type=MIME_TYPES[request.container], model=request.job.model,
-            backend=self.backend_name,
-        )), counted=False)
+        self.call.outbox.post(
+            pb.RestoreResponse(
+                header=pb.StreamHeader(
+                    stream_id=CALL_ID.get(),
+                    input=stream_info(start.input),
+                    output=stream_info(start.output, start.codec),
+                    container=request.container,
+                    mime_type=MIME_TYPES[request.container],
+                    model=request.job.model,
+                    backend=self.backend_name,
+                )
+            ),
+            counted=False,
+        )
 
     def on_progress(self, progress: Progress) -> None:
         self.call.state.metrics.frames_out.inc()
@@ -134,7 +146,9 @@ class _RestoreRun:
         return len(message.chunk)
 
     # -- the handler ---------------------------------------------------------------------------
-    async def run(self, requests: AsyncIterator[pb.RestoreRequest]) -> AsyncGenerator[pb.RestoreResponse, None]:
+    async def run(
+        self, requests: AsyncIterator[pb.RestoreRequest]
+    ) -> AsyncGenerator[pb.RestoreResponse, None]:
         call, metrics = self.call, self.call.state.metrics
         call.start_pipeline(self.work)
         call.start_feeder(requests, self.take, self.source.close_input)
@@ -156,8 +170,11 @@ class _RestoreRun:
             elif isinstance(item, Finished):
                 stats = cast(RunStats, item.result)
                 metrics.frames_in.inc(stats.frames_in)
-                metrics.observe_run(stats.frames_out, stats.decode_seconds, stats.infer_seconds, stats.encode_seconds)
-                log.info("restored %d frames in %.2f s (%.1f fps), %d bytes in, %d bytes out", stats.frames_out,
+                metrics.observe_run(
+                    stats.frames_out, stats.decode_seconds, stats.infer_seconds, stats.encode_seconds
+                )
+                log.info("restored %d frames in %.2f s (%.1f fps), %d bytes in, %d bytes "
+                         "out", stats.frames_out,
                          stats.wall_seconds, stats.fps, self.source.bytes_in, self.sink.bytes_out)
                 yield pb.RestoreResponse(summary=summary(stats, self.source.bytes_in, self.sink.bytes_out))
 
@@ -167,4 +184,7 @@ class _RestoreRun:
         self.call.outbox.taken(len(parts))
         data = b"".join(parts)
         self.call.state.metrics.bytes_out.inc(len(data))
-        return [pb.RestoreResponse(chunk=data[i : i + self.chunk_bytes]) for i in range(0, len(data), self.chunk_bytes)]
+        return [
+            pb.RestoreResponse(chunk=data[i : i + self.chunk_bytes])
+            for i in range(0, len(data), self.chunk_bytes)
+        ]

@@ -41,7 +41,9 @@ class RestorerServicer(pb_grpc.RestorerServicer):
                       context: grpc.aio.ServicerContext) -> AsyncIterator[pb.FramesResponse]:
         return frames_call(self.state, request_iterator)
 
-    async def RestoreImage(self, request: pb.ImageRequest, context: grpc.aio.ServicerContext) -> pb.ImageResponse:
+    async def RestoreImage(
+        self, request: pb.ImageRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ImageResponse:
         options = request.model
         model = model_name(options)
         self.state.engines.check(model, options.backend)
@@ -49,8 +51,16 @@ class RestorerServicer(pb_grpc.RestorerServicer):
         with self.state.images.acquire():
             try:
                 result = await loop.run_in_executor(
-                    self.state.executor, contextvars.copy_context().run, restore_image, self.state, request.image,
-                    model, options.backend, options.tile_max_pixels, options.tile_overlap, request.output_format,
+                    self.state.executor,
+                    contextvars.copy_context().run,
+                    restore_image,
+                    self.state,
+                    request.image,
+                    model,
+                    options.backend,
+                    options.tile_max_pixels,
+                    options.tile_overlap,
+                    request.output_format,
                     request.quality,
                 )
             finally:
@@ -58,7 +68,9 @@ class RestorerServicer(pb_grpc.RestorerServicer):
         return pb.ImageResponse(image=result.data, mime_type=result.mime_type, width=result.width,
                                 height=result.height, seconds=result.seconds)
 
-    async def ListModels(self, request: pb.ListModelsRequest, context: grpc.aio.ServicerContext) -> pb.ListModelsResponse:
+    async def ListModels(
+        self, request: pb.ListModelsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListModelsResponse:
         engines = self.state.engines
         return pb.ListModelsResponse(models=[
             pb.ModelInfo(name=s.name, task=str(s.task), scale=s.scale, past_frames=s.past_frames,
@@ -67,19 +79,32 @@ class RestorerServicer(pb_grpc.RestorerServicer):
             for s in list_specs()
         ])
 
-    async def GetServerInfo(self, request: pb.GetServerInfoRequest, context: grpc.aio.ServicerContext) -> pb.ServerInfo:
+    async def GetServerInfo(
+        self, request: pb.GetServerInfoRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ServerInfo:
         config = self.state.config
         limits = config.limits
-        devices = ["cpu"] + [f"cuda:{i}" for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else ["cpu"]
+        devices = (
+            ["cpu"] + [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+            if torch.cuda.is_available()
+            else ["cpu"]
+        )
         return pb.ServerInfo(
             version=__version__,
             backends=sorted(self.state.engines.allowed),
             devices=devices,
-            engines=[pb.LoadedEngine(model=e.model, backend=e.backend, device=e.device) for e in self.state.engines.loaded()],
+            engines=[
+                pb.LoadedEngine(model=e.model, backend=e.backend, device=e.device)
+                for e in self.state.engines.loaded()
+            ],
             limits=pb.ServerLimits(
-                max_concurrent_streams=config.max_streams, max_width=limits.max_width, max_height=limits.max_height,
-                max_pixels=limits.max_pixels, max_duration_seconds=limits.max_duration or 0.0,
-                max_message_bytes=config.max_message_bytes, idle_timeout_seconds=config.idle_timeout,
+                max_concurrent_streams=config.max_streams,
+                max_width=limits.max_width,
+                max_height=limits.max_height,
+                max_pixels=limits.max_pixels,
+                max_duration_seconds=limits.max_duration or 0.0,
+                max_message_bytes=config.max_message_bytes,
+                idle_timeout_seconds=config.idle_timeout,
                 max_image_bytes=config.max_image_bytes,
             ),
             active_streams=self.state.slots.active,
