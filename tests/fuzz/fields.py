@@ -337,7 +337,7 @@ def _nal_starts(data: bytes) -> list[int]:
 
 
 def nal_field(data: bytearray, rng: random.Random) -> str:
-    starts = _nal_starts(bytes(data))
+    starts = [s for s in _nal_starts(bytes(data)) if s < len(data)]  # a start code at the very end has no NAL
     if not starts:
         return "nal: no start codes"
     params = [s for s in starts if (data[s] & 0x1F) in (7, 8) or ((data[s] >> 1) & 0x3F) in (32, 33, 34)]
