@@ -35,9 +35,9 @@ CASES = (("identity", 8192, 4352), ("bicubic-x2", 4096, 4096), ("identity", 4096
 def zero_png(width: int, height: int) -> bytes:
     """An all-zero RGB PNG: a few KB for millions of pixels."""
     codec = av.CodecContext.create("png", "w")
-    codec.width, codec.height, codec.pix_fmt = width, height, "rgb24"  # type: ignore[attr-defined]
+    codec.width, codec.height, codec.pix_fmt = width, height, "rgb24"
     frame = av.VideoFrame.from_ndarray(np.zeros((height, width, 3), np.uint8), format="rgb24")
-    return b"".join(bytes(p) for p in [*codec.encode(frame), *codec.encode(None)])  # type: ignore[attr-defined]
+    return b"".join(bytes(p) for p in [*codec.encode(frame), *codec.encode(None)])
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -109,11 +109,6 @@ class _End:
     """Marks the end of a queue's items."""
 
 
-class _Failed:
-    def __init__(self, error: BaseException) -> None:
-        self.error = error
-
-
 class _Stopped(Exception):
     """Raised inside a stage when another stage failed or the caller cancelled."""
 

@@ -16,6 +16,7 @@ from typing import BinaryIO, cast
 
 from ..errors import ConfigError, InputError
 from ..models.registry import get_spec
+from ..mp4_index import prefix_is_classic_mp4
 from ..pipeline import Progress, RunStats, StreamStart, restore
 from ..v1 import restore_pb2 as pb
 from .calls import Finished, StreamCall, first_message
@@ -36,23 +37,12 @@ def check_streamable_prefix(prefix: bytes) -> None:
 
     Fragmented and "faststart" MP4 (moov before mdat) pass; other containers are not looked at.
     """
-    if len(prefix) < 16 or prefix[4:8] != b"ftyp":
-        return
-    offset = 0
-    while offset + 8 <= len(prefix):
-        size = int.from_bytes(prefix[offset : offset + 4], "big")
-        kind = prefix[offset + 4 : offset + 8]
-        if kind in (b"moov", b"moof"):
-            return
-        if kind == b"mdat":
-            raise InputError(
-                "the input is a classic MP4 with its index (moov) after the media data, which cannot be read "
-                "as a stream; send fragmented or faststart MP4 (ffmpeg -movflags +faststart), MPEG-TS or "
-                "Matroska (the stream-restore client remuxes such files itself)"
-            )
-        if size < 8:
-            return
-        offset += size
+    if prefix_is_classic_mp4(prefix):
+        raise InputError(
+            "the input is a classic MP4 with its index (moov) after the media data, which cannot be read "
+            "as a stream; send fragmented or faststart MP4 (ffmpeg -movflags +faststart), MPEG-TS or "
+            "Matroska (the stream-restore client remuxes such files itself)"
+        )
 
 
 def pace_for(state: ServerState) -> InputPace:
