@@ -47,6 +47,10 @@ _TEXT_SUBTITLES = {"subrip", "srt", "ass", "ssa", "mov_text", "webvtt", "text"}
 _SUBTITLE_FALLBACK = {"mp4": "mov_text", "mov": "mov_text", "webm": "webvtt", "matroska": "subrip"}
 
 
+# What the muxer raises for the input's faults once our own options were checked: bad timestamps
+# (EINVAL) and invalid copied packets (INVALIDDATA: our encoder's own packets are always valid).
+_REFUSED = (av.ArgumentError, av.InvalidDataError)
+
 _AAC_RATES = (96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350)
 
 
@@ -227,7 +231,7 @@ class VideoWriter:
         av_frame.time_base = frame.time_base
         try:
             self._out.mux(self._video.encode(av_frame))
-        except av.ArgumentError as exc:
+        except _REFUSED as exc:
             raise self._refused(exc) from None
         except av.FFmpegError as exc:
             raise output_error(self.name, exc) from None
@@ -318,14 +322,16 @@ class VideoWriter:
         except av.FFmpegError as exc:
             self.abort()
             raise (
-                self._refused(exc) if isinstance(exc, av.ArgumentError) else output_error(self.name, exc)
+                self._refused(exc) if isinstance(exc, _REFUSED) else output_error(self.name, exc)
             ) from None
 
     def _refused(self, exc: av.FFmpegError) -> StreamRestoreError:
-        """The muxer refusing a packet (EINVAL) once the options were checked up front: the input's
-        timestamps or stream parameters (a timeline jumping 1,000 hours ahead) cannot be written."""
-        return input_error(f"{self.name}: the muxer refuses the input's timestamps or stream parameters "
-                           "(damaged input)", exc)
+        """The muxer refusing a packet (EINVAL, or INVALIDDATA from a copied stream's packet the
+        interleaver flushes) once the options were checked up front: the input's timestamps, stream
+        parameters or packets (a timeline jumping 1,000 hours ahead, an empty AAC frame) cannot be
+        written."""
+        return input_error(f"{self.name}: the muxer refuses the input's timestamps, stream parameters or "
+                           "packets (damaged input)", exc)
 
     def abort(self) -> None:
         """Release the container without finishing it (the caller discards the output)."""
