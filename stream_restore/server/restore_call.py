@@ -30,6 +30,7 @@ __all__ = ["check_streamable_prefix", "restore_call"]
 log = logging.getLogger(__name__)
 
 _SNIFF_BYTES = 4096
+_MAX_FTYP_BYTES = 4096  # a file-type box holds a dozen brands: tens of bytes
 
 
 def check_streamable_prefix(prefix: bytes) -> None:
@@ -37,6 +38,12 @@ def check_streamable_prefix(prefix: bytes) -> None:
 
     Fragmented and "faststart" MP4 (moov before mdat) pass; other containers are not looked at.
     """
+    if len(prefix) >= 8 and prefix[4:8] == b"ftyp":
+        size = int.from_bytes(prefix[:4], "big")
+        if size > _MAX_FTYP_BYTES or size == 1:  # 1: a 64-bit size follows; no real ftyp needs one
+            # FFmpeg allocates what the box claims before reading it: 2^31 bytes for 9 KB of input.
+            raise InputError(f"the input's MP4 ftyp box claims {size} bytes (at most {_MAX_FTYP_BYTES}); "
+                             "it is corrupt")
     if prefix_is_classic_mp4(prefix):
         raise InputError(
             "the input is a classic MP4 with its index (moov) after the media data, which cannot be read "
