@@ -73,6 +73,24 @@ def _restore(model: RecurrentModel, clip: torch.Tensor, objective: str) -> torch
     return y.unflatten(0, (n, t))
 
 
+def _skip_committed_flow(recipe: Recipe, estimator: nn.Module) -> int:
+    """Resuming with no checkpoint: start after the flow stage when its result is committed.
+
+    The flow pre-training stage's weights are kept in ``checkpoints/<model>-flow.safetensors``
+    (they are a few hundred KB, the full checkpoint with its optimiser state is not needed to go
+    on). Returns the first step after the leading flow stage, or 0 when there is nothing to skip.
+    """
+    first = recipe.stages[0] if recipe.stages else None
+    path = Path(__file__).parent / "checkpoints" / f"{recipe.model}-flow.safetensors"
+    if first is None or first.objective != "flow" or not path.is_file():
+        return 0
+    from safetensors.torch import load_file
+
+    estimator.load_state_dict(load_file(str(path)))
+    log.info("%s: flow stage taken from %s; starting at step %d", recipe.model, path.name, first.steps)
+    return first.steps
+
+
 def train_staged(recipe: Recipe, options: TrainOptions, sampler: Sampler | None = None) -> nn.Module:
     """Run (or resume) a staged recipe; returns the trained module (eval mode, on CPU)."""
     spec = get_spec(recipe.model)
@@ -104,6 +122,8 @@ def train_staged(recipe: Recipe, options: TrainOptions, sampler: Sampler | None 
     )
     gen = torch.Generator().manual_seed(options.seed)
     step = _resume(ckpt_path, options, recipe, model, opt, gen)
+    if step == 0 and options.resume:
+        step = _skip_committed_flow(recipe, estimator)
     if sampler is None:
         sampler = make_sampler(recipe, spec.scale, options.data_root)
 
