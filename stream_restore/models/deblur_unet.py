@@ -100,7 +100,8 @@ class DeblurUNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         padded, h, w = pad_to_multiple(x, 8)
         feat, _ = self.core(padded)
-        return (padded + self.head(feat))[..., :h, :w]
+        residual: torch.Tensor = self.head(feat)
+        return (padded + residual)[..., :h, :w]
 
 
 def deblur_unet() -> DeblurUNet:

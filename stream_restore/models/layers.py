@@ -32,7 +32,13 @@ class ResBlock(nn.Module):
         self.res_scale = res_scale
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.res_scale * self.conv2(F.relu(self.conv1(x)))
+        residual: torch.Tensor = self.conv2(F.relu(self.conv1(x)))
+        return x + self.res_scale * residual
+
+
+def _tracing() -> bool:
+    """Whether an ONNX/TorchScript trace is running (torch exports ``is_tracing`` unannotated)."""
+    return bool(torch.jit.is_tracing())  # type: ignore[attr-defined, no-untyped-call]
 
 
 def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, int, int]:
@@ -43,7 +49,7 @@ def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, int, 
     h, w = x.shape[-2], x.shape[-1]
     ph = (multiple - h % multiple) % multiple
     pw = (multiple - w % multiple) % multiple
-    if ph or pw or torch.jit.is_tracing():  # traced graphs keep the pad, sized symbolically
+    if ph or pw or _tracing():  # traced graphs keep the pad, sized symbolically
         shape = x.shape
         flat = x.reshape(-1, shape[-3], h, w) if x.dim() > 4 else x
         flat = F.pad(flat, (0, pw, 0, ph), mode="replicate")

@@ -175,4 +175,4 @@ def _gflop_per_megapixel(spec: ModelSpec) -> float:
     args = example_input(spec, side, side)
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
         module(*args)
-    return counter.get_total_flops() / (side * side) * 1e6 / 1e9
+    return float(counter.get_total_flops()) / (side * side) * 1e6 / 1e9

@@ -38,7 +38,8 @@ class SRCompact(nn.Module):
         """x[N,3,H,W] in [0,1] -> y[N,3,sH,sW]."""
         feat = self.entry(x)
         feat = feat + self.blocks(feat)
-        return self.upsample(x) + F.pixel_shuffle(self.head(F.relu(feat)), self.scale)
+        base: torch.Tensor = self.upsample(x)
+        return base + F.pixel_shuffle(self.head(F.relu(feat)), self.scale)
 
 
 # (channels, residual blocks) per scale, under 400 GFLOP/MP.

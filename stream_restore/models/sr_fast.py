@@ -39,7 +39,8 @@ class SRFast(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x[N,3,H,W] in [0,1] -> y[N,3,sH,sW] (not clamped; callers clamp when quantising)."""
-        return self.upsample(x) + F.pixel_shuffle(self.head(self.body(x)), self.scale)
+        base: torch.Tensor = self.upsample(x)
+        return base + F.pixel_shuffle(self.head(self.body(x)), self.scale)
 
 
 # (channels, body convs) per scale, chosen so the counted cost stays under 80 GFLOP/MP.

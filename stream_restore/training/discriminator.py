@@ -9,9 +9,23 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.nn.utils import spectral_norm
+from torch.nn.utils import spectral_norm as _spectral_norm
 
 __all__ = ["UNetDiscriminator"]
+
+
+def spectral_norm(conv: nn.Conv2d) -> nn.Conv2d:
+    """``conv`` with its weight spectrally normalised (torch's helper is unannotated)."""
+    normed: nn.Conv2d = _spectral_norm(conv)
+    return normed
+
+
+def _act(t: torch.Tensor) -> torch.Tensor:
+    return F.leaky_relu(t, 0.2)
+
+
+def _up(t: torch.Tensor) -> torch.Tensor:
+    return F.interpolate(t, scale_factor=2, mode="bilinear", align_corners=False)
 
 
 class UNetDiscriminator(nn.Module):
@@ -31,13 +45,13 @@ class UNetDiscriminator(nn.Module):
         self.out = nn.Conv2d(c, 1, 3, padding=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        act = lambda t: F.leaky_relu(t, 0.2)  # noqa: E731
+        act, up = _act, _up
         x0 = act(self.conv0(x))
         x1 = act(self.down1(x0))
         x2 = act(self.down2(x1))
         x3 = act(self.down3(x2))
-        up = lambda t: F.interpolate(t, scale_factor=2, mode="bilinear", align_corners=False)  # noqa: E731
         y = act(self.up1(up(x3))) + x2
         y = act(self.up2(up(y))) + x1
         y = act(self.up3(up(y))) + x0
-        return self.out(act(self.refine(y)))
+        logits: torch.Tensor = self.out(act(self.refine(y)))
+        return logits

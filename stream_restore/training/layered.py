@@ -130,7 +130,9 @@ def random_layers(
     max_objects: int = 2,
 ) -> list[Layer]:
     """A background camera path and 0..``max_objects`` moving objects (speeds in window px/frame)."""
-    pick = lambda: images[int(torch.randint(len(images), (), generator=gen))]  # noqa: E731
+    def pick() -> torch.Tensor:
+        return images[int(torch.randint(len(images), (), generator=gen))]
+
     background = pick()
     hw = (background.shape[-2], background.shape[-1])
     layers = [Layer(background, _camera(gen, hw, window, frames, max_speed))]

@@ -15,6 +15,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -82,7 +83,7 @@ def _state(
     d_opt: torch.optim.Optimizer | None,
     recipe: Recipe,
     seed: int,
-) -> dict:
+) -> dict[str, Any]:
     return {
         "model": model.state_dict(),
         "optimizer": opt.state_dict(),
@@ -96,7 +97,7 @@ def _state(
     }
 
 
-def _save(path: Path, state: dict) -> None:
+def _save(path: Path, state: dict[str, Any]) -> None:
     tmp = path.with_suffix(".partial")
     torch.save(state, tmp)
     tmp.replace(path)  # atomic: a crash mid-save leaves the previous checkpoint intact

@@ -163,7 +163,9 @@ class LayeredVideoSRSampler:
         stride = 1 + _randint(gen, 2)
         start = _randint(gen, clip.shape[0] - stride * (self.frames - 1))
         frames = clip[start : start + stride * (self.frames - 1) + 1 : stride]
-        return _crop(frames.flatten(0, 1), side, gen).unflatten(0, (self.frames, 3)).float() / 255.0
+        crop: torch.Tensor = _crop(frames.flatten(0, 1), side, gen)
+        clip_crop: torch.Tensor = crop.unflatten(0, (self.frames, 3)).float() / 255.0
+        return clip_crop
 
     def __call__(self, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         s, side = self.scale, (self.patch + 2 * _MARGIN) * self.scale

@@ -60,17 +60,19 @@ def endpoint_error(model: nn.Module, clip: torch.Tensor, flow: torch.Tensor) -> 
     clip, flow = clip[known], flow[known]
     target, source = clip[:, 1:].flatten(0, 1), clip[:, :-1].flatten(0, 1)
     estimator: nn.Module = model.flow  # type: ignore[assignment]
-    pred = estimator(target, source)
+    pred: torch.Tensor = estimator(target, source)
     return (pred - flow[:, 1:].flatten(0, 1)).pow(2).sum(1).add(1e-8).sqrt().mean()
 
 
 def _restore(model: RecurrentModel, clip: torch.Tensor, objective: str) -> torch.Tensor:
     if objective == "recurrent":
-        return model.forward_clip(clip)
+        restored: torch.Tensor = model.forward_clip(clip)
+        return restored
     n, t, _, h, w = clip.shape
     windows = model.clip_windows(clip).flatten(0, 1)
     y, _ = model.step(windows, model.initial_state(n * t, h, w).to(clip))
-    return y.unflatten(0, (n, t))
+    frames: torch.Tensor = y.unflatten(0, (n, t))
+    return frames
 
 
 def _skip_committed_flow(recipe: Recipe, estimator: nn.Module) -> int:
