@@ -58,7 +58,10 @@ class BicubicUpsample(nn.Module):
         self.register_buffer("kernel", kernel.float(), persistent=False)
 
     def phases(self, x: torch.Tensor) -> torch.Tensor:
-        """The upscale folded to input resolution, ``[N, C*s*s, H, W]``: ``pixel_shuffle`` of it is ``forward``."""
+        """The upscale folded to input resolution, ``[N, C*s*s, H, W]``.
+
+        ``pixel_shuffle`` of it is ``forward``.
+        """
         pad = _TAPS // 2
         return F.conv2d(F.pad(x, (pad, pad, pad, pad), mode="replicate"), self.kernel, groups=self.channels)
 

@@ -40,7 +40,8 @@ class _Up(nn.Module):
 
 
 class UNetCore(nn.Module):
-    """Feature U-Net: ``x[N,in_ch,H,W]`` (H, W multiples of 8) -> features ``[N,c,H,W]`` and the 1/8 bottleneck.
+    """Feature U-Net: ``x[N,in_ch,H,W]`` (H, W multiples of 8) -> features ``[N,c,H,W]`` and the
+    1/8 bottleneck.
 
     ``side`` channels at full resolution (the neighbouring frames of ``vdeblur``) and ``extra``
     channels at the bottleneck (its recurrent state) enter through zero-initialised 1x1 convs added

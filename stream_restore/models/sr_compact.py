@@ -60,7 +60,8 @@ for _s in (2, 4):
             scale=_s,
             builder=functools.partial(sr_compact, scale=_s),
             weights=weights_for(_name),
-            description=f"compact x{_s} SR: {_CONFIGS[_s][1]} residual blocks, {_CONFIGS[_s][0]} ch + bicubic skip",
+            description=f"compact x{_s} SR: {_CONFIGS[_s][1]} residual blocks, "
+            f"{_CONFIGS[_s][0]} ch + bicubic skip",
             card=f"{_name}.md",
             receptive_field=2 * _CONFIGS[_s][1] + 4,
         )

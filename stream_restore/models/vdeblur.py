@@ -64,7 +64,8 @@ register(
         future_frames=1,
         recurrent=True,
         weights=weights_for("vdeblur"),
-        description="causal recurrent video deblurring: deblur's U-Net + 1x1 fusion of neighbours and a 1/8-res state",
+        description="causal recurrent video deblurring: deblur's U-Net + 1x1 fusion of neighbours "
+        "and a 1/8-res state",
         card="vdeblur.md",
         receptive_field=96,
         size_multiple=8,

@@ -90,7 +90,8 @@ for _s in (2, 4):
             future_frames=1,
             recurrent=True,
             weights=weights_for(_name),
-            description=f"causal recurrent x{_s} video SR (sr-compact body + 1x1 temporal fusion of neighbours and state)",
+            description=f"causal recurrent x{_s} video SR (sr-compact body + 1x1 temporal fusion of "
+            "neighbours and state)",
             card=f"{_name}.md",
             receptive_field=2 * _BLOCKS + 2,  # per step
         )

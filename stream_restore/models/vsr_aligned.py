@@ -93,7 +93,9 @@ class AlignedRecurrentSR(RecurrentModel):
         feat = self.entry(current) + self.temporal(temporal)
         feat = feat + self.blocks(feat)
         folded = base + self.head(F.relu(feat))
-        new_state = torch.cat([torch.tanh(feat[:, : self.hidden]), folded.clamp(0.0, 1.0), torch.ones_like(valid)], dim=1)
+        new_state = torch.cat(
+            [torch.tanh(feat[:, : self.hidden]), folded.clamp(0.0, 1.0), torch.ones_like(valid)], dim=1
+        )
         return F.pixel_shuffle(folded, self.scale), new_state
 
 

@@ -26,7 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--resume",
         action="store_true",
-        help="continue from runs/<recipe>/ckpt.pt, else from training/checkpoints/<recipe>/ckpt.pt if committed",
+        help="continue from runs/<recipe>/ckpt.pt, else from training/checkpoints/<recipe>/ckpt.pt "
+        "if committed",
     )
     parser.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda or cuda:N")
     parser.add_argument("--seed", type=int, default=0, help="seed for init and the data stream")

@@ -46,7 +46,10 @@ def quantize(x: torch.Tensor) -> torch.Tensor:
 
 
 def bicubic_downscale(x: torch.Tensor, scale: int) -> torch.Tensor:
-    """MATLAB ``imresize(x, 1/scale, 'bicubic')`` with antialiasing, quantised to 8 bits (the SR benchmarks' LR)."""
+    """MATLAB ``imresize(x, 1/scale, 'bicubic')`` with antialiasing, quantised to 8 bits.
+
+    This is the SR benchmarks' LR.
+    """
     return quantize(imresize(x, 1.0 / scale))
 
 
@@ -173,7 +176,8 @@ def blur(x: torch.Tensor, kernel: torch.Tensor, valid: bool = False) -> torch.Te
 def add_sensor_noise(
     x: torch.Tensor, gen: torch.Generator, sigma: float, poisson_scale: float = 0.0
 ) -> torch.Tensor:
-    """Signal-dependent sensor noise: Gaussian read noise ``sigma`` plus shot noise ``poisson_scale * sqrt(x)``.
+    """Signal-dependent sensor noise: Gaussian read noise ``sigma`` plus shot noise
+    ``poisson_scale * sqrt(x)``.
 
     Both in [0, 1] units; drawn with ``gen`` so the result is reproducible.
     """

@@ -29,7 +29,10 @@ def _up(t: torch.Tensor) -> torch.Tensor:
 
 
 class UNetDiscriminator(nn.Module):
-    """Three stride-2 levels down, three up with skips; ``x[N,3,H,W] -> logits[N,1,H,W]`` (H, W multiples of 8)."""
+    """Three stride-2 levels down, three up with skips: ``x[N,3,H,W] -> logits[N,1,H,W]``.
+
+    H and W must be multiples of 8.
+    """
 
     def __init__(self, channels: int = 32) -> None:
         super().__init__()

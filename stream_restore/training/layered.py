@@ -100,7 +100,9 @@ def render_layers(layers: Sequence[Layer], frames: int, window: int) -> tuple[to
     return torch.stack(clip), torch.stack(flows)
 
 
-def _camera(gen: torch.Generator, hw: tuple[int, int], window: int, frames: int, max_speed: float) -> CameraPath:
+def _camera(
+    gen: torch.Generator, hw: tuple[int, int], window: int, frames: int, max_speed: float
+) -> CameraPath:
     """A background path whose window stays inside the image: speed limited to what the image allows."""
     h, w = hw
     zoom_rate, spin = uniform(gen, -0.01, 0.01), uniform(gen, -0.003, 0.003)
@@ -130,6 +132,7 @@ def random_layers(
     max_objects: int = 2,
 ) -> list[Layer]:
     """A background camera path and 0..``max_objects`` moving objects (speeds in window px/frame)."""
+
     def pick() -> torch.Tensor:
         return images[int(torch.randint(len(images), (), generator=gen))]
 
@@ -143,13 +146,20 @@ def random_layers(
         ry = rx * uniform(gen, 0.5, 1.5)
         ex = uniform(gen, min(rx, w / 2), max(w - rx, w / 2))
         ey = uniform(gen, min(ry, h / 2), max(h - ry, h / 2))
-        path = CameraPath(ex, ey, 0.0, 0.0, 0.0, 0.0, uniform(gen, -0.01, 0.01), uniform(gen, -0.02, 0.02), 0.0)
+        path = CameraPath(
+            ex, ey, 0.0, 0.0, 0.0, 0.0, uniform(gen, -0.01, 0.01), uniform(gen, -0.02, 0.02), 0.0
+        )
         speed, heading = uniform(gen, 0.0, max_speed), uniform(gen, 0.0, 2 * math.pi)
         half = window / 2
         layers.append(
             Layer(
-                image, path, speed * math.cos(heading), speed * math.sin(heading),
-                uniform(gen, -half, half), uniform(gen, -half, half), radii=(rx, ry),
+                image,
+                path,
+                speed * math.cos(heading),
+                speed * math.sin(heading),
+                uniform(gen, -half, half),
+                uniform(gen, -half, half),
+                radii=(rx, ry),
             )
         )
     return layers

@@ -105,7 +105,9 @@ class VideoSRSampler:
 
     def __post_init__(self) -> None:
         if self.compress > 0 and (self.patch + 2 * _MARGIN) % 2:
-            raise ConfigError(f"H.264 training clips need an even LR size; patch {self.patch} gives an odd one")
+            raise ConfigError(
+                f"H.264 training clips need an even LR size; patch {self.patch} gives an odd one"
+            )
 
     def __call__(self, gen: torch.Generator) -> Batch:
         s, side = self.scale, (self.patch + 2 * _MARGIN) * self.scale
@@ -156,7 +158,9 @@ class LayeredVideoSRSampler:
 
     def __post_init__(self) -> None:
         if self.compress > 0 and (self.patch + 2 * _MARGIN) % 2:
-            raise ConfigError(f"H.264 training clips need an even LR size; patch {self.patch} gives an odd one")
+            raise ConfigError(
+                f"H.264 training clips need an even LR size; patch {self.patch} gives an odd one"
+            )
 
     def _real_clip(self, gen: torch.Generator, side: int) -> torch.Tensor:
         clip = self.real[_randint(gen, len(self.real))]
@@ -287,7 +291,9 @@ class VideoDeblurSampler:
             )
             n_sub = self.sub
             if self.sub_range is not None:
-                n_sub = self.sub_range[0] + 2 * _randint(gen, (self.sub_range[1] - self.sub_range[0]) // 2 + 1)
+                n_sub = self.sub_range[0] + 2 * _randint(
+                    gen, (self.sub_range[1] - self.sub_range[0]) // 2 + 1
+                )
             exposure = 1 + 2 * _randint(gen, n_sub // 2 + 1)  # odd count of averaged sub-frames
             times = [t + (j - n_sub // 2) / n_sub for t in range(self.frames) for j in range(n_sub)]
             sub = render_clip(image, path, times, self.patch).reshape(
@@ -297,7 +303,9 @@ class VideoDeblurSampler:
             code = _randint(gen, 8)
             exposed = sub[:, lo : lo + exposure]
             mean = (
-                linear_to_srgb(srgb_to_linear(exposed).mean(dim=1)) if self.linear_light else exposed.mean(dim=1)
+                linear_to_srgb(srgb_to_linear(exposed).mean(dim=1))
+                if self.linear_light
+                else exposed.mean(dim=1)
             )
             blurred.append(augment(mean, code))
             sharp.append(augment(sub[:, n_sub // 2], code))

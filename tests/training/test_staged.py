@@ -105,7 +105,11 @@ def test_flow_weights_start_the_flow_estimator(tmp_path: Path) -> None:
     for key, value in model.flow.state_dict().items():
         torch.testing.assert_close(value, expected[key], rtol=0, atol=0)
     with pytest.raises(ConfigError, match="missing"):
-        train(replace(recipe, flow_weights="no-such.safetensors"), _options(tmp_path / "b", 1), sampler=_sampler())
+        train(
+            replace(recipe, flow_weights="no-such.safetensors"),
+            _options(tmp_path / "b", 1),
+            sampler=_sampler(),
+        )
 
 
 def test_resume_without_a_checkpoint_starts_after_the_committed_flow_stage(tmp_path: Path) -> None:
@@ -120,14 +124,24 @@ def test_resume_without_a_checkpoint_starts_after_the_committed_flow_stage(tmp_p
         Stage("flow", "flow", steps=5, lr=0.0, flow_lr=1e-3, warmup=1),
         Stage("window", "window", steps=1, lr=0.0, flow_lr=0.0, warmup=1),
     )
-    recipe = Recipe(model="vsr-x4-aligned", kind="vsr-layers", steps=6, batch=1, patch=8, frames=3,
-                    checkpoint_every=1, stages=stages)
+    recipe = Recipe(
+        model="vsr-x4-aligned",
+        kind="vsr-layers",
+        steps=6,
+        batch=1,
+        patch=8,
+        frames=3,
+        checkpoint_every=1,
+        stages=stages,
+    )
     images = [torch.rand(3, 64, 64, generator=torch.Generator().manual_seed(i)) for i in range(2)]
     sampler = LayeredVideoSRSampler(images, scale=4, patch=8, batch=1, frames=3, max_speed=2.0)
     options = replace(_options(tmp_path, 6, resume=True), log_every=1)
     model = train(recipe, options, sampler=sampler)
     records = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
     assert [(r["step"], r["stage"]) for r in records] == [(6, "window")]
-    expected = load_file(str(Path(staged.__file__).parent / "checkpoints" / "vsr-x4-aligned-flow.safetensors"))
+    expected = load_file(
+        str(Path(staged.__file__).parent / "checkpoints" / "vsr-x4-aligned-flow.safetensors")
+    )
     for key, value in model.flow.state_dict().items():
         torch.testing.assert_close(value, expected[key], rtol=0, atol=0)
