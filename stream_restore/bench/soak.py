@@ -138,10 +138,8 @@ def run_soak(
     say: Any = print,
 ) -> SoakResult:
     """Run the soak and return its figures (``say`` gets the progress lines)."""
-    from ..client import RestoreClient, file_chunks
+    from ..client import RestoreClient
     from ..media.samples import write_sample_clip
-    from ..v1 import restore_pb2 as pb
-    from ..v1 import restore_pb2_grpc as pb_grpc
 
     process = None
     if server is None:
@@ -151,9 +149,7 @@ def run_soak(
         server_pid = _pid_listening_on(int(server.rsplit(":", 1)[1]))
     probe = ServerProbe(server_pid)
     result = SoakResult(streams, seconds)
-    lock = threading.Lock()
     try:
-        metadata = (("authorization", f"Bearer {token}"),) if token else ()
         with tempfile.TemporaryDirectory(prefix="stream-restore-soak-") as tmp, \
                 RestoreClient(server, token=token) as client:
             clip = write_sample_clip(Path(tmp) / "clip.ts", width=size[0], height=size[1], frames=frames)
@@ -161,79 +157,17 @@ def run_soak(
             expected = (size[0] * scale, size[1] * scale)
             result.start = probe.sample()
             say(f"soak: {streams} streams of {model} on {server} for {seconds:g} s; clip "
-                f"{size[0]}x{size[1]}, "
-                f"{frames} frames -> {expected[0]}x{expected[1]}")
+                f"{size[0]}x{size[1]}, {frames} frames -> {expected[0]}x{expected[1]}")
+            calls = _Calls(server, token, model, clip, frames, expected, result)
             t0 = time.monotonic()
-            deadline = t0 + seconds
-
-            def stream(number: int) -> None:
-                # a connection per stream, as separate clients have (gRPC would share one subchannel)
-                options = [
-                    ("grpc.use_local_subchannel_pool", 1),
-                    ("grpc.max_receive_message_length", 64 << 20),
-                ]
-                with grpc.insecure_channel(server, options=options) as channel:
-                    run_stream(number, pb_grpc.RestorerStub(channel))
-
-            def run_stream(number: int, stub: pb_grpc.RestorerStub) -> None:
-                config = pb.RestoreConfig(model=pb.ModelOptions(model=model),
-                                          output=pb.OutputOptions(container="mpegts", preset="veryfast"))
-                while time.monotonic() < deadline:
-                    out = bytearray()
-                    summary = None
-                    requests = [pb.RestoreRequest(config=config),
-                                *(pb.RestoreRequest(chunk=c) for c in file_chunks(clip))]
-                    try:
-                        for response in stub.Restore(iter(requests), timeout=max(60.0, 4 * seconds),
-                                                     metadata=metadata):
-                            kind = response.WhichOneof("kind")
-                            if kind == "chunk":
-                                out += response.chunk
-                            elif kind == "summary":
-                                summary = response.summary
-                        code = "OK"
-                    except grpc.RpcError as exc:
-                        code = exc.code().name
-                    problem = _check_output(bytes(out), frames, expected) if code == "OK" else None
-                    if code == "OK" and summary is None:
-                        problem = "no summary"
-                    with lock:
-                        result.statuses[code] += 1
-                        if code == "OK":
-                            result.outputs_checked += 1
-                            result.frames_out += summary.frames_out if summary is not None else 0
-                            if problem:
-                                result.bad_outputs.append(f"stream {number}: {problem}")
-                    if code != "OK":
-                        time.sleep(0.5)  # a refused call: do not spin
-
-            workers = [threading.Thread(target=stream, args=(n,), name=f"soak-{n}", daemon=True)
-                       for n in range(streams)]
+            workers = [
+                threading.Thread(target=calls.loop, args=(n, t0 + seconds), name=f"soak-{n}", daemon=True)
+                for n in range(streams)
+            ]
             for worker in workers:
                 worker.start()
-            peak = list(result.start or (0, 0, 0))
-            next_report = t0 + interval
-            while any(w.is_alive() for w in workers):
-                time.sleep(0.25)
-                sample = probe.sample()
-                now = time.monotonic()
-                if sample:
-                    peak = [max(a, b) for a, b in zip(peak, sample, strict=True)]
-                    result.samples.append((now - t0, *sample))
-                if now >= next_report:
-                    next_report += interval
-                    with lock:
-                        calls = (
-                            ", ".join(f"{k} {v}" for k, v in sorted(result.statuses.items())) or "none yet"
-                        )
-                        checked, bad = result.outputs_checked, len(result.bad_outputs)
-                    figures = (f"server RSS {sample[0] >> 20} MiB, threads {sample[1]}, fds {sample[2]}"
-                               if sample else "no server figures")
-                    say(f"[{now - t0:6.0f} s] calls: {calls}; outputs checked {checked}, wrong {bad}; "
-                        f"{figures}")
+            _watch(workers, probe, calls, t0, interval, say)
             result.seconds = time.monotonic() - t0
-            if result.start:
-                result.peak = (peak[0], peak[1], peak[2])
             time.sleep(IDLE_SECONDS)
             result.idle = probe.sample()
     finally:
@@ -245,6 +179,99 @@ def run_soak(
                 process.kill()
                 process.wait()
     return result
+
+
+class _Calls:
+    """The soak's Restore calls: each stream repeats the clip until the deadline; outcomes counted."""
+
+    def __init__(
+        self,
+        server: str,
+        token: str | None,
+        model: str,
+        clip: Path,
+        frames: int,
+        expected: tuple[int, int],
+        result: SoakResult,
+    ) -> None:
+        self.server, self.model, self.clip = server, model, clip
+        self.frames, self.expected, self.result = frames, expected, result
+        self.metadata = (("authorization", f"Bearer {token}"),) if token else ()
+        self.lock = threading.Lock()
+
+    def loop(self, number: int, deadline: float) -> None:
+        from ..v1 import restore_pb2_grpc as pb_grpc
+
+        # a connection per stream, as separate clients have (gRPC would share one subchannel)
+        options = [("grpc.use_local_subchannel_pool", 1), ("grpc.max_receive_message_length", 64 << 20)]
+        with grpc.insecure_channel(self.server, options=options) as channel:
+            stub = pb_grpc.RestorerStub(channel)
+            while time.monotonic() < deadline:
+                if not self._call(number, stub, deadline - time.monotonic()):
+                    time.sleep(0.5)  # a refused call: do not spin
+
+    def _call(self, number: int, stub: Any, left: float) -> bool:
+        """One Restore of the clip, its output checked; False when the call did not succeed."""
+        from ..client import file_chunks
+        from ..v1 import restore_pb2 as pb
+
+        config = pb.RestoreConfig(model=pb.ModelOptions(model=self.model),
+                                  output=pb.OutputOptions(container="mpegts", preset="veryfast"))
+        chunks = (pb.RestoreRequest(chunk=c) for c in file_chunks(self.clip))
+        requests = [pb.RestoreRequest(config=config), *chunks]
+        out, summary = bytearray(), None
+        try:
+            for response in stub.Restore(iter(requests), timeout=max(60.0, 4 * left), metadata=self.metadata):
+                kind = response.WhichOneof("kind")
+                if kind == "chunk":
+                    out += response.chunk
+                elif kind == "summary":
+                    summary = response.summary
+            code = "OK"
+        except grpc.RpcError as exc:
+            code = exc.code().name
+        with self.lock:
+            self.result.statuses[code] += 1
+            if code != "OK":
+                return False
+            if summary is None:
+                problem: str | None = "no summary"
+            else:
+                problem = _check_output(bytes(out), self.frames, self.expected)
+                self.result.frames_out += summary.frames_out
+            self.result.outputs_checked += 1
+            if problem:
+                self.result.bad_outputs.append(f"stream {number}: {problem}")
+        return True
+
+    def report(self) -> str:
+        with self.lock:
+            calls = ", ".join(f"{k} {v}" for k, v in sorted(self.result.statuses.items())) or "none yet"
+            return (f"calls: {calls}; outputs checked {self.result.outputs_checked}, "
+                    f"wrong {len(self.result.bad_outputs)}")
+
+
+def _watch(
+    workers: list[threading.Thread], probe: ServerProbe, calls: _Calls, t0: float, interval: float, say: Any
+) -> None:
+    """Sample the server while the streams run: peak figures kept, a line every ``interval`` s."""
+    result = calls.result
+    peak = list(result.start or (0, 0, 0))
+    next_report = t0 + interval
+    while any(w.is_alive() for w in workers):
+        time.sleep(0.25)
+        sample = probe.sample()
+        now = time.monotonic()
+        if sample:
+            peak = [max(a, b) for a, b in zip(peak, sample, strict=True)]
+            result.samples.append((now - t0, *sample))
+        if now >= next_report:
+            next_report += interval
+            figures = (f"server RSS {sample[0] >> 20} MiB, threads {sample[1]}, fds {sample[2]}"
+                       if sample else "no server figures")
+            say(f"[{now - t0:6.0f} s] {calls.report()}; {figures}")
+    if result.start:
+        result.peak = (peak[0], peak[1], peak[2])
 
 
 def _check_output(data: bytes, frames: int, size: tuple[int, int]) -> str | None:

@@ -19,6 +19,7 @@ caller's thread with its original type.
 from __future__ import annotations
 
 import contextlib
+import functools
 import queue
 import threading
 import time
@@ -183,116 +184,147 @@ def run_pipeline(
     queued and may raise to stop the run (the driver's limits). A :class:`Discontinuity` from the
     source resets the session (look-ahead flushed, fresh recurrent state).
     """
-    inference_threads = inference_threads or torch.get_num_threads()
-    stats = RunStats()
-    pipe = _Pipe(cancel)
-    decoded: queue.Queue[object] = queue.Queue(maxsize=queue_frames)
-    restored: queue.Queue[object] = queue.Queue(maxsize=queue_frames)
-    start = time.perf_counter()
-
-    def decode_stage() -> None:
-        torch.set_num_threads(1)
-        try:
-            iterator = iter(source)
-            while True:
-                t0 = time.perf_counter()
-                item = next(iterator, _End)
-                stats.decode_seconds += time.perf_counter() - t0
-                if item is _End:
-                    break
-                if isinstance(item, Frame):
-                    if check is not None:
-                        check(item)
-                    stats.frames_in += 1
-                pipe.put(decoded, item)
-            pipe.put(decoded, _End())
-        except _Stopped:
-            return
-        except BaseException as exc:
-            pipe.fail(exc)
-
-    def infer_stage() -> None:
-        torch.set_num_threads(inference_threads)
-        try:
-            while True:
-                item = pipe.get(decoded)
-                if isinstance(item, _End):
-                    break
-                t0 = time.perf_counter()
-                if isinstance(item, Discontinuity):
-                    outputs = session.reset()
-                elif isinstance(item, Frame):
-                    outputs = session.push(item)
-                else:
-                    pipe.put(restored, item)
-                    continue
-                stats.infer_seconds += time.perf_counter() - t0
-                for out in outputs:
-                    pipe.put(restored, out)
-            t0 = time.perf_counter()
-            outputs = session.flush()
-            stats.infer_seconds += time.perf_counter() - t0
-            for out in outputs:
-                pipe.put(restored, out)
-            pipe.put(restored, _End())
-        except _Stopped:
-            return
-        except BaseException as exc:
-            pipe.fail(exc)
-
+    run = _Run(source, session, sink, queue_frames, progress, cancel, check)
     threads = [
-        threading.Thread(target=decode_stage, name="stream-restore-decode", daemon=True),
-        threading.Thread(target=infer_stage, name="stream-restore-infer", daemon=True),
+        threading.Thread(target=run.guarded(run.decode_stage), name="stream-restore-decode", daemon=True),
+        threading.Thread(
+            target=run.guarded(run.infer_stage, inference_threads or torch.get_num_threads()),
+            name="stream-restore-infer",
+            daemon=True,
+        ),
     ]
-    def encode_stage() -> bool:
-        """Runs in the caller's thread; True when the sink was finished."""
-        try:
-            while True:
-                item = pipe.get(restored)
-                if isinstance(item, _End):
-                    break
-                t0 = time.perf_counter()
-                if isinstance(item, Frame):
-                    sink.write(item)
-                    stats.frames_out += 1
-                    if progress is not None:
-                        elapsed = time.perf_counter() - start
-                        fps = stats.frames_out / max(elapsed, 1e-9)
-                        progress(Progress(stats.frames_out, source.info.expected_frames, elapsed, fps))
-                else:
-                    sink.write_packet(item)
-                    stats.packets_copied += 1
-                stats.encode_seconds += time.perf_counter() - t0
-            t0 = time.perf_counter()
-            sink.close()
-            stats.encode_seconds += time.perf_counter() - t0
-            return True
-        except _Stopped:
-            return False
-        except BaseException as exc:
-            pipe.fail(exc)
-            return False
-
     for thread in threads:
         thread.start()
     finished = False
     try:
         with intra_op_threads(1):
-            finished = encode_stage()
+            finished = run.guarded(run.encode_stage)()
     finally:
-        pipe.stop.set()
+        run.pipe.stop.set()
         for thread in threads:
             thread.join()
         if not finished:
             sink.abort()
-    if pipe.error is not None:
-        raise pipe.error
-    if pipe.cancel.is_set() and not finished:
+    if run.pipe.error is not None:
+        raise run.pipe.error
+    if run.pipe.cancel.is_set() and not finished:
         raise CancelledError("cancelled")
-    stats.wall_seconds = time.perf_counter() - start
-    stats.segments = session.segments
-    stats.scene_cuts = session.scene_cuts
-    stats.size_changes = session.size_changes
-    stats.corrupt_packets = source.corrupt_packets
-    stats.warnings.extend(source.warnings)
-    return stats
+    return run.summary()
+
+
+class _Run:
+    """One run's three stages (decode and infer in threads, encode in the caller's) and their stats.
+
+    Items flow source -> ``decoded`` -> session -> ``restored`` -> sink through bounded queues;
+    passthrough packets skip the session; every stage gives up as soon as another one failed.
+    """
+
+    def __init__(
+        self,
+        source: FrameSource,
+        session: StreamSession,
+        sink: FrameSink,
+        queue_frames: int,
+        progress: Callable[[Progress], None] | None,
+        cancel: threading.Event | None,
+        check: Callable[[Frame], None] | None,
+    ) -> None:
+        self.source, self.session, self.sink = source, session, sink
+        self.progress, self.check = progress, check
+        self.stats = RunStats()
+        self.pipe = _Pipe(cancel)
+        self.decoded: queue.Queue[object] = queue.Queue(maxsize=queue_frames)
+        self.restored: queue.Queue[object] = queue.Queue(maxsize=queue_frames)
+        self.start = time.perf_counter()
+
+    def guarded(self, stage: Callable[[], bool], threads: int = 1) -> Callable[[], bool]:
+        """``stage`` with ``threads`` intra-op threads; False when it stopped or failed (recorded)."""
+
+        def run() -> bool:
+            torch.set_num_threads(threads)
+            try:
+                return stage()
+            except _Stopped:
+                return False
+            except BaseException as exc:
+                self.pipe.fail(exc)
+                return False
+
+        return run
+
+    def decode_stage(self) -> bool:
+        stats, iterator = self.stats, iter(self.source)
+        while True:
+            t0 = time.perf_counter()
+            item = next(iterator, _End)
+            stats.decode_seconds += time.perf_counter() - t0
+            if item is _End:
+                break
+            if isinstance(item, Frame):
+                if self.check is not None:
+                    self.check(item)
+                stats.frames_in += 1
+            self.pipe.put(self.decoded, item)
+        self.pipe.put(self.decoded, _End())
+        return True
+
+    def infer_stage(self) -> bool:
+        session = self.session
+        while True:
+            item = self.pipe.get(self.decoded)
+            if isinstance(item, _End):
+                break
+            if isinstance(item, Discontinuity):
+                self._restored(session.reset)
+            elif isinstance(item, Frame):
+                self._restored(functools.partial(session.push, item))
+            else:
+                self.pipe.put(self.restored, item)
+        self._restored(session.flush)
+        self.pipe.put(self.restored, _End())
+        return True
+
+    def _restored(self, work: Callable[[], list[Frame]]) -> None:
+        """Run one inference step, timed, and queue what it restored."""
+        t0 = time.perf_counter()
+        outputs = work()
+        self.stats.infer_seconds += time.perf_counter() - t0
+        for out in outputs:
+            self.pipe.put(self.restored, out)
+
+    def encode_stage(self) -> bool:
+        """True when the sink was finished."""
+        stats, sink = self.stats, self.sink
+        while True:
+            item = self.pipe.get(self.restored)
+            if isinstance(item, _End):
+                break
+            t0 = time.perf_counter()
+            if isinstance(item, Frame):
+                sink.write(item)
+                stats.frames_out += 1
+                self._report()
+            else:
+                sink.write_packet(item)
+                stats.packets_copied += 1
+            stats.encode_seconds += time.perf_counter() - t0
+        t0 = time.perf_counter()
+        sink.close()
+        stats.encode_seconds += time.perf_counter() - t0
+        return True
+
+    def _report(self) -> None:
+        if self.progress is not None:
+            elapsed = time.perf_counter() - self.start
+            fps = self.stats.frames_out / max(elapsed, 1e-9)
+            self.progress(Progress(self.stats.frames_out, self.source.info.expected_frames, elapsed, fps))
+
+    def summary(self) -> RunStats:
+        stats, session, source = self.stats, self.session, self.source
+        stats.wall_seconds = time.perf_counter() - self.start
+        stats.segments = session.segments
+        stats.scene_cuts = session.scene_cuts
+        stats.size_changes = session.size_changes
+        stats.corrupt_packets = source.corrupt_packets
+        stats.warnings.extend(source.warnings)
+        return stats
