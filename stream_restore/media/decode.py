@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import statistics
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Iterator, Mapping
 from fractions import Fraction
 from pathlib import Path
@@ -28,6 +28,7 @@ from ..frames import Frame, StreamInfo
 from .convert import DecodePlan
 from .demuxers import DemuxPolicy, policy_for, refused_demuxer
 from .errors import LibavLine, input_error, libav_capture
+from .warnings import WarningLog
 
 __all__ = ["MediaItem", "Source", "TimestampGaps", "VideoReader", "check_frame_size"]
 
@@ -38,7 +39,6 @@ Source = str | Path | BinaryIO
 
 _COPY_TYPES = ("audio", "subtitle")
 _DISCONTINUITY = Fraction(1)  # seconds a timestamp may go back before it counts as a new timeline
-_SHOWN_PER_KIND = 10  # warnings of one kind logged one by one; later ones are counted, then summed up
 _TOTALS = {  # the end-of-input line of each kind of warning
     "corrupt": "corrupt video packets skipped",
     "order": "frames dropped for out-of-order timestamps",
@@ -148,8 +148,8 @@ class VideoReader:
             self._frame_step = self._nominal_step()
             self.corrupt_packets = 0
             self.gaps = TimestampGaps()
-            self.warnings: list[str] = []  # what went wrong with the input, for the run's summary
-            self._warned: Counter[str] = Counter()
+            self._warnings = WarningLog(log)
+            self.warnings = self._warnings.messages  # what went wrong with the input, for the summary
             self._offset = Fraction(0)  # seconds added to every timestamp after discontinuities
             self._latest: Fraction | None = None  # latest (shifted) timestamp seen, seconds
             self._items = self._decode_items()
@@ -353,22 +353,13 @@ class VideoReader:
     # -- reporting ---------------------------------------------------------------------------
     def _warn(self, kind: str, message: str) -> None:
         """Log and keep one warning; after the first few of a kind, only count them."""
-        self._warned[kind] += 1
-        if self._warned[kind] <= _SHOWN_PER_KIND:
-            self._record(message)
-
-    def _record(self, message: str) -> None:
-        log.warning("%s", message)
-        self.warnings.append(message)
+        self._warnings.add(message, kind)
 
     def _sum_up(self) -> None:
         """At the end of the input, one line for each kind of warning that was cut short."""
-        for kind, count in self._warned.items():
-            if count > _SHOWN_PER_KIND:
-                what = _TOTALS[kind] + (f", about {self.gaps.missing} frames "
-                                        "missing" if kind == "gap" else "")
-                self._record(f"{self.name}: {count} {what} in all ({count - _SHOWN_PER_KIND} not shown "
-                             "above)")
+        for kind, (count, hidden) in self._warnings.cut_short().items():
+            what = _TOTALS[kind] + (f", about {self.gaps.missing} frames missing" if kind == "gap" else "")
+            self._warnings.add(f"{self.name}: {count} {what} in all ({hidden} not shown above)")
 
     # -- lifecycle ---------------------------------------------------------------------------
     def _compiled_now(self) -> bool:

@@ -30,6 +30,7 @@ from ..frames import Frame, StreamInfo
 from .codecs import EncoderSettings, check_encodable_size, resolve_encoder
 from .convert import EncodePlan
 from .errors import input_error, output_error
+from .warnings import WarningLog
 
 __all__ = ["VideoWriter"]
 
@@ -125,7 +126,8 @@ class VideoWriter:
         self._size: tuple[int, int] | None = None
         self._plan: EncodePlan | None = None  # RGB -> the encoder's pixel format, made once per stream
         self.frames_written = 0
-        self.warnings: list[str] = []
+        self._warnings = WarningLog(log)
+        self.warnings = self._warnings.messages  # what was changed or left out, for the summary
 
     # -- setup -------------------------------------------------------------------------------
     def _supported(self) -> set[str]:
@@ -206,8 +208,7 @@ class VideoWriter:
                    f"{self.container_format}")
 
     def _warn(self, message: str) -> None:
-        log.warning("%s", message)
-        self.warnings.append(message)
+        self._warnings.add(message)
 
     # -- writing -----------------------------------------------------------------------------
     def write(self, frame: Frame, info: StreamInfo) -> None:
