@@ -66,3 +66,21 @@ def test_partial_file_commit_and_discard(tmp_path: Path) -> None:
 def test_missing_folder_is_an_os_error(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         write_atomic(tmp_path / "missing" / "x", b"x")
+
+
+def test_a_killed_writers_partial_file_is_removed_by_the_next_write_and_a_live_ones_kept(
+    tmp_path: Path,
+) -> None:
+    import subprocess
+    import sys
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = tmp_path / f".weights.partial-{dead.pid}-abc123.bin"
+    live = tmp_path / f".weights.partial-{os.getpid()}-def456.bin"
+    other = tmp_path / f".other.partial-{dead.pid}-abc123.bin"
+    for path in (stale, live, other):
+        path.write_bytes(b"x")
+    write_atomic(tmp_path / "weights.bin", b"new")
+    assert not stale.exists() and live.exists() and other.exists()
+    assert (tmp_path / "weights.bin").read_bytes() == b"new"

@@ -8,13 +8,9 @@ succeeds: it is written under a temporary name beside the target and renamed int
 
 from __future__ import annotations
 
-import glob
 import logging
 import os
-import shutil
-import tempfile
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
@@ -24,6 +20,7 @@ from typing import BinaryIO
 from ..backends import Backend, create_backend
 from ..config import PipelineOptions
 from ..errors import ConfigError, InputError, OutputError
+from ..files import discard, temporary_sibling
 from ..frames import Frame, StreamInfo
 from ..media.codecs import IMAGE_EXTENSIONS, VIDEO_CONTAINERS, container_for, resolve_encoder
 from ..media.decode import VideoReader
@@ -158,81 +155,8 @@ def _check_writable(path: Path) -> None:
         raise OutputError(f"{path}: output folder exists and is not empty")
 
 
-def _read_umask() -> int:
-    mask = os.umask(0)  # the only way to read it; done once, at import, before any thread starts
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _read_umask()
-
-
-def _partial_prefix(path: Path, kind: str) -> str:
-    """Temporary siblings of ``path`` are named ``{prefix}{pid}-{random}{suffix}``."""
-    return f".{path.name}.partial-" if kind == "folder" else f".{path.stem}.partial-"
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's live process
-        return True
-    return True
-
-
-_LEGACY_PARTIAL_AGE = 3600.0  # seconds; partial files named before they carried a process id
-
-
-def _remove_stale_partials(path: Path, kind: str) -> None:
-    """Remove what killed runs (SIGKILL, power loss) writing ``path`` left: temporary siblings
-    whose process is gone. A live run's file, this one's or another's, is left alone."""
-    prefix = _partial_prefix(path, kind)
-    suffix = "" if kind == "folder" else path.suffix
-    try:
-        siblings = list(path.parent.glob(f"{glob.escape(prefix)}*{glob.escape(suffix)}"))
-    except OSError:
-        return
-    for sibling in siblings:
-        owner = sibling.name[len(prefix):].split("-", 1)[0]
-        try:
-            stale = not _pid_alive(int(owner)) if owner.isdigit() else \
-                time.time() - sibling.stat().st_mtime > _LEGACY_PARTIAL_AGE
-            if stale and sibling.is_dir() == (kind == "folder"):
-                log.info("removing %s, left by an earlier run that was killed", sibling)
-                _discard(sibling)
-        except OSError:
-            continue
-
-
-def _temporary_target(path: Path, kind: str) -> Path:
-    """A uniquely named sibling of ``path`` with the permissions a plain create would give.
-
-    The name carries this process's id, so a later run can tell a killed run's leftovers
-    (removed here) from a live run's file.
-    """
-    _remove_stale_partials(path, kind)
-    prefix = f"{_partial_prefix(path, kind)}{os.getpid()}-"
-    if kind == "folder":
-        target = Path(tempfile.mkdtemp(prefix=prefix, dir=path.parent))
-        target.chmod(0o777 & ~_UMASK)
-        return target
-    fd, name = tempfile.mkstemp(prefix=prefix, suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    Path(name).chmod(0o666 & ~_UMASK)
-    return Path(name)
-
-
 def _source_name(source: str | Path | BinaryIO) -> str:
     return str(source) if isinstance(source, (str, Path)) else "input stream"
-
-
-def _discard(path: Path) -> None:
-    if path.is_dir():
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        path.unlink(missing_ok=True)
 
 
 # -- the job ------------------------------------------------------------------------------------------------
@@ -305,7 +229,7 @@ def restore(
             sink = _VideoSink(writer, out_info)
         else:
             assert isinstance(output, Path)
-            temporary = _temporary_target(output, kind)
+            temporary = temporary_sibling(output, folder=kind == "folder")
             if kind == "video":
                 container = container_for(output, job.encode.container)
                 settings = resolve_encoder(job.encode, container, info.color)
@@ -333,6 +257,6 @@ def restore(
     finally:
         reader.close()
         if temporary is not None:
-            _discard(temporary)
+            discard(temporary)
         if own_backend:
             engine.close()
