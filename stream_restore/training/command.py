@@ -13,6 +13,7 @@ from pathlib import Path
 
 import torch
 
+from ..backends import check_device
 from ..errors import ConfigError
 
 __all__ = ["add_arguments", "run"]
@@ -38,18 +39,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--export-only", action="store_true", help="export runs/<recipe>/ckpt.pt without training"
     )
-
-
-def _device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError as exc:
-        raise ConfigError(f"invalid --device {name!r}") from exc
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("--device cuda requested but CUDA is not available")
-    return device
 
 
 COMMITTED = Path(__file__).parent / "checkpoints"  # <recipe>/ckpt.pt kept in git for long schedules
@@ -101,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
         options = TrainOptions(
             out_dir=out_dir,
             data_root=args.data,
-            device=_device(args.device),
+            device=torch.device(check_device(args.device)),
             seed=args.seed,
             steps=args.steps,
             resume=args.resume,

@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..files import atomic_path
 from ..models import checksums
 from ..models.registry import file_sha256
 
@@ -28,10 +29,8 @@ def export_weights(name: str, module: nn.Module) -> tuple[Path, str]:
     state = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in module.state_dict().items()}
     path = _PACKAGE / "weights" / f"{name}.safetensors"
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".partial")
-    save_file(state, str(tmp), metadata={"model": name, "format": "pt"})
-    tmp.chmod(0o644)  # safetensors creates the file owner-only; the package is world-readable
-    tmp.replace(path)
+    with atomic_path(path, mode=0o644) as tmp:  # the package is world-readable
+        save_file(state, str(tmp), metadata={"model": name, "format": "pt"})
     digest = file_sha256(path)
     with open(_PACKAGE / "checksums.py", "r+") as lock:  # serialise concurrent exports
         fcntl.flock(lock, fcntl.LOCK_EX)

@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from ..errors import CancelledError, ConfigError
+from ..files import atomic_path
 from ..models.registry import ModelSpec, get_spec
 from .losses import gan_d_loss, gan_g_loss, pixel_loss
 from .recipe import Recipe, Sampler, make_sampler
@@ -98,9 +99,8 @@ def _state(
 
 
 def _save(path: Path, state: dict[str, Any]) -> None:
-    tmp = path.with_suffix(".partial")
-    torch.save(state, tmp)
-    tmp.replace(path)  # atomic: a crash mid-save leaves the previous checkpoint intact
+    with atomic_path(path) as tmp:  # a crash mid-save leaves the previous checkpoint intact
+        torch.save(state, tmp)
 
 
 def _resume(
