@@ -4,7 +4,8 @@ an import that goes up a floor, on a cycle between packages, and on torch reachi
 The floors, top to bottom: ``cli`` -> ``commands`` -> ``server`` -> ``pipeline`` -> ``backends`` ->
 ``models`` -> the base modules (``frames``, ``errors``, ``config``, ``option_values``, ``files``);
 ``pipeline``
--> ``media`` -> base. ``bench``, ``training`` and ``evaluation`` sit beside ``commands``: they use
+-> ``media`` -> base; ``live`` sits between ``server`` and ``pipeline``. ``bench``, ``training`` and
+``evaluation`` sit beside ``commands``: they use
 the core but never the server (``bench`` may drive the client), and ``evaluation`` may use
 ``training``, never the other way round. The client library uses only the base and the generated
 ``v1`` messages. Nothing imports ``cli`` or ``commands`` (``cli`` finds subcommands by name).
@@ -48,13 +49,14 @@ ALLOWED: dict[str, set[str]] = {
     "backends": _BASE | {"models"},
     "media": _BASE,
     "pipeline": _BASE | {"media", "backends", "models"},
-    "server": _BASE | {"pipeline", "media", "backends", "models", "v1"},
+    "live": _BASE | {"pipeline", "media", "backends", "models"},
+    "server": _BASE | {"live", "pipeline", "media", "backends", "models", "v1"},
     "client": _BASE | {"v1"},
     "training": _BASE | {"pipeline", "media", "backends", "models"},
     "evaluation": _BASE | {"training", "pipeline", "media", "backends", "models"},
-    "bench": _BASE | {"client", "v1", "pipeline", "media", "backends", "models"},
-    "commands": _BASE | {"server", "client", "v1", "bench", "training", "evaluation", "pipeline", "media",
-                         "backends", "models"},
+    "bench": _BASE | {"client", "v1", "live", "pipeline", "media", "backends", "models"},
+    "commands": _BASE | {"server", "client", "v1", "bench", "training", "evaluation", "live", "pipeline",
+                         "media", "backends", "models"},
     "cli": _BASE,
     "__main__": {"cli"},
 }
