@@ -13,9 +13,11 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from . import __version__
 from .errors import StreamRestoreError, exit_code
+from .paths import MODELS_DIR_ENV, models_dir
 
 __all__ = ["main"]
 
@@ -35,6 +37,9 @@ _SUBCOMMANDS: list[tuple[str, str, str]] = [
 
 log = logging.getLogger("stream_restore")
 
+# Commands that never touch the model registry: they do not pay for loading it (torch).
+_NO_MODELS = {"client", "train"}
+
 
 class _Parser(argparse.ArgumentParser):
     """argparse that reports usage errors as one line and exit status 2."""
@@ -48,10 +53,19 @@ def _build_parser(selected: str | None) -> argparse.ArgumentParser:
     parser = _Parser(prog="stream-restore", description="Video and image restoration.")
     parser.add_argument("--version", action="version", version=f"stream-restore {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
+    parser.add_argument(
+        "--models-dir",
+        type=Path,
+        default=None,
+        help=f"folder of added models (default: ${MODELS_DIR_ENV}, else the user data folder's models/)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
     for name, module_name, help_text in _SUBCOMMANDS:
         command = sub.add_parser(name, help=help_text, description=help_text)
+        if name not in _NO_MODELS:  # also after the subcommand, where users look for it
+            command.add_argument("--models-dir", type=Path, default=argparse.SUPPRESS,
+                                 help="folder of added models (see stream-restore --help)")
         if name == selected:  # only the chosen subcommand's module is imported
             module = importlib.import_module(module_name)
             module.add_arguments(command)
@@ -79,6 +93,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         # SVT-AV1 prints its banner and warnings straight to stderr (not through FFmpeg's log): errors
         # only unless -v. The one environment setting made here, at the edge.
         os.environ.setdefault("SVT_LOG", "3" if args.verbose else "1")
+        args.models_dir = args.models_dir or models_dir(os.environ)
+        if args.command not in _NO_MODELS:
+            from .models.directory import load_directory
+
+            load_directory(args.models_dir)
         return int(args._run(args))
     except StreamRestoreError as exc:
         sys.stderr.write(f"stream-restore: error: {exc}\n")

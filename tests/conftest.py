@@ -16,6 +16,14 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """The user's own model directory stays out of the tests: commands see an empty one."""
+    import os
+    import tempfile
+
+    os.environ["STREAM_RESTORE_MODELS_DIR"] = tempfile.mkdtemp(prefix="stream-restore-test-models-")
+
+
 def pattern(index: int, width: int, height: int) -> np.ndarray:
     """A moving colour pattern (H, W, 3) uint8: gradients plus a bright square, distinct per frame."""
     y, x = np.mgrid[0:height, 0:width]

@@ -33,6 +33,7 @@ _BASE = {
     "files",
     "mp4_index",
     "status_codes",
+    "paths",
 }
 # package (first part below stream_restore; a top-level module is its own package) -> what it may import
 ALLOWED: dict[str, set[str]] = {
@@ -41,6 +42,7 @@ ALLOWED: dict[str, set[str]] = {
     "config": {"errors"},
     "option_values": {"errors"},
     "files": set(),
+    "paths": set(),
     "mp4_index": set(),
     "status_codes": {"errors"},
     "frames": {"errors", "config"},
@@ -50,14 +52,15 @@ ALLOWED: dict[str, set[str]] = {
     "media": _BASE,
     "pipeline": _BASE | {"media", "backends", "models"},
     "live": _BASE | {"pipeline", "media", "backends", "models"},
-    "server": _BASE | {"live", "pipeline", "media", "backends", "models", "v1"},
+    "jobs": _BASE | {"pipeline", "media", "backends", "models"},
+    "server": _BASE | {"jobs", "live", "pipeline", "media", "backends", "models", "v1"},
     "client": _BASE | {"v1"},
     "training": _BASE | {"pipeline", "media", "backends", "models"},
     "evaluation": _BASE | {"training", "pipeline", "media", "backends", "models"},
     "bench": _BASE | {"client", "v1", "live", "pipeline", "media", "backends", "models"},
-    "commands": _BASE | {"server", "client", "v1", "bench", "training", "evaluation", "live", "pipeline",
-                         "media", "backends", "models"},
-    "cli": _BASE,
+    "commands": _BASE | {"server", "client", "v1", "bench", "training", "evaluation", "jobs", "live",
+                         "pipeline", "media", "backends", "models"},
+    "cli": _BASE | {"models"},  # only to register the model directory, lazily, for commands that use models
     "__main__": {"cli"},
 }
 

@@ -57,6 +57,13 @@ def check_device(device: str, option: str = "--device") -> str:
 
 
 def _create_plain(spec: ModelSpec, name: str, options: BackendOptions) -> Backend:
+    if spec.onnx_only:  # an added ONNX file: no PyTorch module to export or run
+        if name not in ("auto", "onnxruntime"):
+            raise ConfigError(f"{spec.name} is an added ONNX model: it runs on the onnxruntime backend (or "
+                              f"auto, which picks it), not {name}")
+        from .onnx_file import OnnxFileBackend
+
+        return OnnxFileBackend(spec, options)
     if name == "torch":
         return TorchBackend(spec, options)
     if name == "onnxruntime":

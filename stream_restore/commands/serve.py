@@ -83,6 +83,7 @@ def build_config(args: argparse.Namespace) -> Any:
         "max_call_seconds": args.max_call_seconds, "max_images": args.max_images,
         "max_image_pixels": args.max_image_pixels, "max_engines": args.max_engines,
         "engine_cache_dir": args.engine_cache_dir,
+        "models_dir": str(args.models_dir),
     }
     if args.preload:
         flags["preload"] = tuple(args.preload)

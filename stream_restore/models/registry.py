@@ -28,6 +28,7 @@ from torch import nn
 from ..errors import ModelNotFoundError, StreamRestoreError
 
 __all__ = [
+    "ExternalModel",
     "ModelSpec",
     "Task",
     "WeightsSpec",
@@ -35,6 +36,7 @@ __all__ = [
     "get_spec",
     "list_specs",
     "register",
+    "unregister",
 ]
 
 
@@ -48,13 +50,35 @@ class Task(enum.StrEnum):
 
 @dataclass(frozen=True)
 class WeightsSpec:
-    """A weights file shipped with the package and its SHA-256 (hex)."""
+    """A weights file and its SHA-256 (hex): shipped with the package, or a user's added model.
 
-    file: str  # name inside stream_restore/models/weights/
+    ``location`` is the full path of a file outside the package (a model directory's checkpoint);
+    ``loader`` loads such a file into the built module (key renaming, unwrapping), after the
+    checksum was verified. Shipped weights are safetensors loaded as they are.
+    """
+
+    file: str  # name inside stream_restore/models/weights/, or of the file at ``location``
     sha256: str
+    location: Path | None = None
+    loader: Callable[[nn.Module, Path], None] | None = None
 
     def path(self) -> Path:
+        if self.location is not None:
+            return self.location
         return Path(str(resources.files("stream_restore.models") / "weights" / self.file))
+
+
+@dataclass(frozen=True)
+class ExternalModel:
+    """Where an added (not shipped) model came from: see :mod:`stream_restore.models.directory`."""
+
+    file: Path  # the model file inside the model directory
+    sha256: str
+    kind: str  # "checkpoint" (a PyTorch architecture we build) or "onnx" (runs on ONNX Runtime only)
+    family: str  # architecture family, or "onnx"
+    layout: str = "single"  # ONNX inputs: "single" [N,C,H,W], "channels" [N,T*C,H,W], "time" [N,T,C,H,W]
+    licence: str = ""
+    exact_tiles: bool = True
 
 
 @dataclass(frozen=True)
@@ -75,6 +99,12 @@ class ModelSpec:
     receptive_field: int = 8
     # Inputs must be multiples of this (models pad internally otherwise; informational).
     size_multiple: int = 1
+    external: ExternalModel | None = None  # set for models added from a model directory
+
+    @property
+    def onnx_only(self) -> bool:
+        """An added ONNX file: no PyTorch module exists, only ONNX Runtime can run it."""
+        return self.external is not None and self.external.kind == "onnx"
 
     @property
     def window(self) -> int:
@@ -102,8 +132,10 @@ class ModelSpec:
 _REGISTRY: dict[str, ModelSpec] = {}
 
 
-def register(spec: ModelSpec) -> ModelSpec:
-    if spec.name in _REGISTRY:
+def register(spec: ModelSpec, *, replace: bool = False) -> ModelSpec:
+    """Add ``spec``; ``replace`` lets an added model be registered again (never a shipped one)."""
+    existing = _REGISTRY.get(spec.name)
+    if existing is not None and not (replace and existing.external is not None and spec.external is not None):
         raise ValueError(f"model {spec.name!r} registered twice")
     if spec.scale < 1 or spec.past_frames < 0 or spec.future_frames < 0:
         raise ValueError(f"model {spec.name!r}: invalid scale or frame counts")
@@ -117,6 +149,13 @@ def get_spec(name: str) -> ModelSpec:
     except KeyError:
         known = ", ".join(sorted(_REGISTRY))
         raise ModelNotFoundError(f"unknown model {name!r}; registered models: {known}") from None
+
+
+def unregister(name: str) -> None:
+    """Remove an added model (shipped models cannot be removed)."""
+    spec = _REGISTRY.get(name)
+    if spec is not None and spec.external is not None:
+        del _REGISTRY[name]
 
 
 def list_specs() -> list[ModelSpec]:
@@ -136,17 +175,21 @@ def file_sha256(path: Path) -> str:
 
 
 def load_weights(module: nn.Module, weights: WeightsSpec) -> None:
-    """Load a shipped safetensors file into ``module`` after checking its SHA-256."""
+    """Load a weights file into ``module`` after checking its SHA-256."""
     from safetensors.torch import load_file
 
     path = weights.path()
     if not path.is_file():
-        raise StreamRestoreError(f"weights file {path} is missing from the installation")
+        where = "its model directory" if weights.location is not None else "the installation"
+        raise StreamRestoreError(f"weights file {path} is missing from {where}")
     actual = file_sha256(path)
     if actual != weights.sha256:
         raise StreamRestoreError(
             f"weights file {path.name} has checksum {actual[:12]}..., expected {weights.sha256[:12]}..."
         )
+    if weights.loader is not None:
+        weights.loader(module, path)
+        return
     module.load_state_dict(load_file(str(path)), strict=True)
 
 

@@ -16,6 +16,7 @@ import logging
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -48,6 +49,10 @@ class RestoreServer:
 
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
+        if config.models_dir:
+            from ..models.directory import load_directory
+
+            load_directory(Path(config.models_dir))
         self.metrics = ServerMetrics()
         self._private_cache: tempfile.TemporaryDirectory[str] | None = None
         if config.engine_cache_dir:

@@ -70,6 +70,9 @@ class ServerConfig:
     allowed_backends: tuple[str, ...] = ()
     max_engines: int = 4
     engine_cache_dir: str = ""
+    # Models added by the operator (``stream-restore models add``), served by name beside the
+    # shipped ones; "" = none. Clients select models by name only, never upload them.
+    models_dir: str = ""
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
