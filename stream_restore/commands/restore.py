@@ -18,7 +18,7 @@ from ..option_values import DEFAULT_MODEL, parse_bitrate, parse_size
 from ..pipeline import RestoreJob, restore
 from .progress import ProgressLine
 
-__all__ = ["Terminated", "add_arguments", "build_job", "run"]
+__all__ = ["Terminated", "add_arguments", "add_restore_options", "build_job", "run"]
 
 
 class Terminated(KeyboardInterrupt):
@@ -52,6 +52,11 @@ def _terminate_as_interrupt() -> Iterator[None]:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("input", help="video file or URL, image file, or folder of images")
     parser.add_argument("output", help="video file (.mp4 .mkv .webm .mov .ts), image file, or folder")
+    add_restore_options(parser)
+
+
+def add_restore_options(parser: argparse.ArgumentParser) -> None:
+    """The model, encoding and execution options (shared with ``jobs submit``), read by build_job."""
     parser.add_argument("-m", "--model", default=DEFAULT_MODEL, help=f"model name (default {DEFAULT_MODEL}; "
                                                                      "see 'models')")
     enc = parser.add_argument_group("encoding")
