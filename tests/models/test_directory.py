@@ -394,3 +394,27 @@ def test_the_server_lists_and_serves_an_added_model_and_an_unknown_name_is_not_f
             assert not (tmp_path / "nope.ts").exists()
     finally:
         unregister("served")
+
+
+class _TimeAxis(nn.Module):
+    """A 3-frame model with a time axis [N,T,C,H,W]: the centre frame minus half the mean motion."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x[:, 1] - 0.5 * (x[:, 2] - x[:, 0])
+
+
+def test_a_multi_frame_onnx_file_with_a_time_axis_gets_its_window(models_dir: Path, tmp_path: Path) -> None:
+    from stream_restore.backends.onnx_file import inspect
+
+    pytest.importorskip("onnxruntime")
+    path = tmp_path / "time.onnx"
+    axes = {"input": {0: "n", 3: "h", 4: "w"}, "output": {0: "n", 2: "oh", 3: "ow"}}
+    torch.onnx.export(_TimeAxis(), (torch.rand(1, 3, 3, 16, 16),), str(path), input_names=["input"],
+                      output_names=["output"], dynamic_axes=axes, opset_version=17, dynamo=False)
+    facts = inspect(path)
+    assert (facts.layout, facts.frames, facts.scale) == ("time", 3, 1)
+    add_model(path, models_dir, name="time", onnx=facts)
+    assert get_spec("time").task.value == "vdeblur"
+    x = torch.rand(1, 3, 3, 9, 11)
+    expected = x[:, 1] - 0.5 * (x[:, 2] - x[:, 0])
+    torch.testing.assert_close(_infer("time", x, "auto"), expected, rtol=1e-5, atol=1e-5)
