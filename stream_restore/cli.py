@@ -30,6 +30,7 @@ _SUBCOMMANDS: list[tuple[str, str, str]] = [
     ("build-engines", "stream_restore.commands.build_engines", "build TensorRT engines ahead of time"),
     ("bench", "stream_restore.bench.command", "measure models, backends and the restore pipeline"),
     ("eval", "stream_restore.evaluation.command", "score models on SR, deblurring and video benchmarks"),
+    ("jobs", "stream_restore.commands.jobs", "stored, resumable archive jobs: submit, watch, resume, work"),
     ("serve", "stream_restore.commands.serve", "run the gRPC restoration service"),
     ("client", "stream_restore.commands.client", "restore a file, URL or camera through a running server"),
     ("demo", "stream_restore.commands.demo", "restore a generated sample clip through an in-process server"),
