@@ -1,0 +1,144 @@
+"""The one driver's own checks, run before and during work (mutation testing found them unguarded)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+import torch
+
+from stream_restore.backends import Backend, BackendOptions, create_backend
+from stream_restore.config import Limits
+from stream_restore.errors import ConfigError, LimitExceededError, UnsupportedError
+from stream_restore.frames import Frame, StreamInfo
+from stream_restore.models.registry import get_spec
+from stream_restore.pipeline.driver import MAX_ENCODED_SIDE, RestoreJob, drive
+from stream_restore.pipeline.job import output_kind, restore
+from stream_restore.pipeline.stages import Progress
+
+from ..conftest import make_clip
+
+TB = Fraction(1, 25)
+
+
+class Frames:
+    """A source of in-memory frames (the pipeline's protocol) that counts what was taken from it."""
+
+    def __init__(self, info: StreamInfo, count: int) -> None:
+        self.info = info
+        self.corrupt_packets = 0
+        self.warnings: list[str] = []
+        self.count = count
+        self.taken = 0
+
+    def __iter__(self) -> Iterator[object]:
+        for i in range(self.count):
+            self.taken += 1
+            data = torch.full((3, self.info.height, self.info.width), (i % 10) / 10)
+            yield Frame(data=data, pts=i, time_base=TB, index=i)
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+class Collect:
+    def __init__(self) -> None:
+        self.frames: list[Frame] = []
+        self.closed = self.aborted = False
+
+    def write(self, frame: Frame) -> None:
+        self.frames.append(frame)
+
+    def write_packet(self, packet: object) -> None:
+        """No other streams."""
+
+    def close(self) -> None:
+        self.closed = True
+
+    def abort(self) -> None:
+        self.aborted = True
+
+
+@pytest.fixture(scope="module")
+def x2() -> Iterator[Backend]:
+    engine = create_backend(get_spec("bicubic-x2"), "torch", BackendOptions()).load()
+    yield engine
+    engine.close()
+
+
+def _info(width: int = 32, height: int = 24, duration: float | None = None) -> StreamInfo:
+    return StreamInfo(width=width, height=height, time_base=TB, frame_rate=Fraction(25), duration=duration)
+
+
+def test_the_output_pixel_limit_counts_the_scale_on_both_sides(x2: Backend) -> None:
+    out_pixels = 64 * 48  # 32x24 restored x2
+    sink = Collect()
+    with pytest.raises(LimitExceededError, match="64x48 exceed the output limit"):
+        drive(Frames(_info(), 3), sink, x2, RestoreJob(limits=Limits(max_output_pixels=out_pixels - 1)))
+    assert sink.frames == [] and not sink.closed
+    sink = Collect()
+    stats = drive(Frames(_info(), 3), sink, x2, RestoreJob(limits=Limits(max_output_pixels=out_pixels)))
+    assert stats.frames_out == 3 and sink.closed
+    assert [tuple(f.data.shape) for f in sink.frames] == [(3, 48, 64)] * 3
+
+
+def test_a_frame_side_ffmpeg_cannot_encode_is_refused_before_any_frame(x2: Backend) -> None:
+    wide = MAX_ENCODED_SIDE // 2 + 1  # x2 is one pixel over the encoders' largest side
+    limits = Limits(max_width=10**6, max_height=10**6, max_pixels=10**9, max_output_pixels=10**12)
+    source = Frames(_info(width=wide, height=8), 1)
+    with pytest.raises(ConfigError, match="exceeds the largest frame FFmpeg encodes"):
+        drive(source, Collect(), x2, RestoreJob(limits=limits))
+    assert source.taken == 0
+
+
+def test_a_declared_duration_over_the_limit_is_refused_before_any_frame(x2: Backend) -> None:
+    source = Frames(_info(duration=10.0), 2)  # says 10 s; its frames cover 0.04 s
+    with pytest.raises(LimitExceededError, match=r"duration 10\.0 s exceeds the limit of 1\.0 s"):
+        drive(source, Collect(), x2, RestoreJob(limits=Limits(max_duration=1.0)))
+    assert source.taken == 0
+    ok = Frames(_info(duration=1.0), 2)  # exactly the limit is allowed
+    assert drive(ok, Collect(), x2, RestoreJob(limits=Limits(max_duration=1.0))).frames_out == 2
+
+
+def test_a_declared_size_over_the_limits_is_refused_before_any_frame(x2: Backend) -> None:
+    source = Frames(_info(width=64, height=48), 1)
+    with pytest.raises(LimitExceededError, match="64x48 exceeds the limit of 32x32"):
+        drive(source, Collect(), x2, RestoreJob(limits=Limits(max_width=32, max_height=32)))
+    assert source.taken == 0
+
+
+def test_progress_reports_the_rate_of_the_frames_done(x2: Backend) -> None:
+    seen: list[Progress] = []
+    job = RestoreJob()
+    start = time.perf_counter()
+    drive(Frames(_info(), 6), Collect(), x2, job, progress=seen.append)
+    took = time.perf_counter() - start
+    assert seen and seen[-1].frames_done == 6
+    for p in seen:
+        assert 0 < p.elapsed <= took and p.fps == pytest.approx(p.frames_done / p.elapsed)
+
+
+# -- what an output path asks for (pipeline/job.py) ------------------------------------------------------
+
+
+@pytest.mark.parametrize(("name", "kind"), [("out.PNG", "image"), ("out.mkv", "video"), ("frames", "folder"),
+                                            ("frames/", "folder")])
+def test_the_output_kind_follows_the_extension(tmp_path: Path, name: str, kind: str) -> None:
+    assert output_kind(Path(str(tmp_path / name) + ("/" if name.endswith("/") else ""))) == kind
+
+
+def test_an_unknown_output_extension_is_refused_and_an_existing_folder_is_a_folder(tmp_path: Path) -> None:
+    with pytest.raises(UnsupportedError, match=r"unknown output type '\.xyz'"):
+        output_kind(tmp_path / "out.xyz")
+    (tmp_path / "frames.d").mkdir()
+    assert output_kind(tmp_path / "frames.d") == "folder"
+
+
+def test_a_restore_into_a_path_without_extension_writes_a_folder_of_frames(tmp_path: Path) -> None:
+    clip = make_clip(tmp_path / "in.mkv", frames=3)
+    out = tmp_path / "frames"
+    stats = restore(clip, out, RestoreJob(model="identity", backend="torch"))
+    assert stats.frames_out == 3 and len(list(out.iterdir())) == 3
