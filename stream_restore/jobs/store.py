@@ -482,11 +482,19 @@ class Store:
                 self._fail_job(db, job, f"segment {idx}: {reason}")
 
     def _fail_job(self, db: sqlite3.Connection, job_id: str, reason: str) -> None:
-        db.execute(
-            "UPDATE jobs SET state = ?, error = COALESCE(error, ?), updated = ? WHERE id = ? AND state "
-            "IN (?, ?)",
-            (JobState.FAILED, reason, time.time(), job_id, JobState.QUEUED, JobState.RUNNING),
-        )
+        """Keep the first failure's reason; the job fails once its other segments are done (their work
+        is kept for a resume: one damaged segment does not stop the rest)."""
+        db.execute("UPDATE jobs SET error = COALESCE(error, ?), updated = ? WHERE id = ?",
+                   (reason, time.time(), job_id))
+        self._settle(db, job_id)
+
+    def _settle(self, db: sqlite3.Connection, job_id: str) -> None:
+        """A job with a failed segment and nothing else left to run is failed."""
+        left, failed = db.execute("SELECT SUM(state IN ('pending', 'leased')), SUM(state = 'failed') FROM "
+                                  "segments WHERE job_id = ?", (job_id,)).fetchone()
+        if not left and failed:
+            db.execute("UPDATE jobs SET state = ?, updated = ? WHERE id = ? AND state IN (?, ?)",
+                       (JobState.FAILED, time.time(), job_id, JobState.QUEUED, JobState.RUNNING))
 
     def lease(self, owner: str, *, job_id: str | None = None) -> Lease | None:
         """Take the next pending segment (oldest job first), or None when nothing is left to do now."""
@@ -594,6 +602,8 @@ class Store:
                 (job_id, job_id),
             ).fetchone()
             if row is None or row[0] not in (JobState.QUEUED, JobState.RUNNING) or row[2]:
+                if row is not None:
+                    self._settle(db, job_id)
                 return False
             if row[1] is not None and not _owner_dead(row[1]) and row[1] != owner:
                 return False

@@ -34,6 +34,7 @@ __all__ = ["SegmentTask", "Worker", "failure_kind", "segment_task"]
 log = logging.getLogger(__name__)
 
 _IDLE_POLL = 1.0  # seconds between looks at the queue when waiting for work
+_PROGRESS_SECONDS = 2.0  # at least this often a worker renews its lease and records its progress
 
 
 def failure_kind(error: BaseException) -> tuple[str, bool]:
@@ -125,7 +126,8 @@ class Engines:
 
 
 class _Heartbeat:
-    """Renews a lease every third of its length; sets ``cancel`` when the lease is lost."""
+    """Renews a lease (and records progress) every 2 s or third of its length, whichever is shorter;
+    sets ``cancel`` when the lease is lost."""
 
     def __init__(self, store: Store, lease: Lease) -> None:
         self.store, self.lease = store, lease
@@ -140,7 +142,7 @@ class _Heartbeat:
         self.frames = update.frames_done
 
     def _run(self) -> None:
-        while not self._stop.wait(self.store.lease_seconds / 3):
+        while not self._stop.wait(min(self.store.lease_seconds / 3, _PROGRESS_SECONDS)):
             try:
                 alive = self.store.renew(self.lease, self.frames, time.monotonic() - self.start)
             except Exception:  # the store is busy or gone: keep working, the next renewal may succeed
