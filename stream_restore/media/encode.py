@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import BinaryIO, cast
 
@@ -53,6 +54,11 @@ _SUBTITLE_FALLBACK = {"mp4": "mov_text", "mov": "mov_text", "webm": "webvtt", "m
 _REFUSED = (av.ArgumentError, av.InvalidDataError)
 
 _AAC_RATES = (96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350)
+
+
+def _shifted(pts: int | None, time_base: Fraction, shift: Fraction) -> int | None:
+    """``pts`` (in ``time_base``) moved later by ``shift`` seconds, rounded to the time base."""
+    return pts if pts is None or not shift else pts + round(shift / Fraction(time_base))
 
 
 def _aac_config(ctx: av.codec.context.CodecContext) -> bytes | None:
@@ -125,6 +131,10 @@ class VideoWriter:
         self._settings: EncoderSettings | None = None
         self._size: tuple[int, int] | None = None
         self._plan: EncodePlan | None = None  # RGB -> the encoder's pixel format, made once per stream
+        # MP4/MOV keep a negative first timestamp with an edit list that starts presentation at 0,
+        # hiding every frame before it (a one-frame output decoded to nothing: fuzz F13). There,
+        # all streams are shifted by the same amount so the first video frame is at 0 seconds.
+        self._shift = Fraction(0)  # seconds added to every timestamp written
         self.frames_written = 0
         self._warnings = WarningLog(log)
         self.warnings = self._warnings.messages  # what was changed or left out, for the summary
@@ -215,6 +225,8 @@ class VideoWriter:
         """Encode one restored frame. ``info`` describes the output stream (size, colour, timing)."""
         if self._video is None:
             self._open(info)
+            if self.container_format in ("mp4", "mov") and frame.pts is not None and frame.pts < 0:
+                self._shift = -frame.pts * Fraction(frame.time_base)
             held, self._held = self._held, []
             for packet in held:
                 self._mux_copy(packet)
@@ -228,7 +240,7 @@ class VideoWriter:
         after = self.compile_colour_after
         compiled = self.compiled_colour or (after is not None and self.frames_written >= after)
         av_frame = self._plan.to_frame(frame.data, compiled=compiled)
-        av_frame.pts = frame.pts
+        av_frame.pts = _shifted(frame.pts, frame.time_base, self._shift)
         av_frame.time_base = frame.time_base
         try:
             self._out.mux(self._video.encode(av_frame))
@@ -249,6 +261,9 @@ class VideoWriter:
         copied = self._copied.get(packet.stream.index)
         if copied is None or self._goes_backwards(copied, packet):
             return
+        if self._shift and packet.time_base is not None:
+            packet.pts = _shifted(packet.pts, packet.time_base, self._shift)
+            packet.dts = _shifted(packet.dts, packet.time_base, self._shift)
         try:
             if not copied.transcode:
                 if self._is_regenerated_gap(copied, packet):

@@ -48,3 +48,16 @@ def test_a_muxer_refusal_is_the_inputs_fault_a_write_failure_the_outputs(error, 
     with pytest.raises(expected) as caught:
         writer.write(_frame(1), INFO)
     assert type(caught.value) is expected
+
+
+@pytest.mark.parametrize("container", ["mov", "mp4"])
+def test_a_frame_before_time_zero_is_kept_in_mp4_and_mov(tmp_path, container):
+    """Fuzz F13: one frame at pts -1 became an edit list that hid it; the output decoded to nothing."""
+    out = tmp_path / f"out.{container}"
+    writer = VideoWriter(out, container=container, encode=EncodeOptions())
+    frame = Frame(data=torch.rand(3, 48, 64), pts=-1, time_base=Fraction(1, 90000), index=0)
+    writer.write(frame, StreamInfo(width=64, height=48, time_base=Fraction(1, 90000), frame_rate=Fraction(1000),
+                                   color=ColorInfo()))
+    writer.close()
+    with av.open(str(out)) as container_in:
+        assert sum(1 for _ in container_in.decode(video=0)) == 1
