@@ -40,6 +40,8 @@ log = logging.getLogger("stream_restore")
 
 # Commands that never touch the model registry: they do not pay for loading it (torch).
 _NO_MODELS = {"client", "train"}
+# ``models`` lists from the torch-free catalog and registers what it adds itself.
+_OWN_REGISTRY = _NO_MODELS | {"models"}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -95,7 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # only unless -v. The one environment setting made here, at the edge.
         os.environ.setdefault("SVT_LOG", "3" if args.verbose else "1")
         args.models_dir = args.models_dir or models_dir(os.environ)
-        if args.command not in _NO_MODELS:
+        if args.command not in _OWN_REGISTRY:
             from .models.directory import load_directory
 
             load_directory(args.models_dir)

@@ -43,6 +43,7 @@ ALLOWED: dict[str, set[str]] = {
     "option_values": {"errors"},
     "files": set(),
     "paths": set(),
+    "model_catalog": _BASE | {"models"},  # the registry only to regenerate the catalog
     "mp4_index": set(),
     "status_codes": {"errors"},
     "frames": {"errors", "config"},
@@ -59,7 +60,7 @@ ALLOWED: dict[str, set[str]] = {
     "evaluation": _BASE | {"training", "pipeline", "media", "backends", "models"},
     "bench": _BASE | {"client", "v1", "live", "pipeline", "media", "backends", "models"},
     "commands": _BASE | {"server", "client", "v1", "bench", "training", "evaluation", "jobs", "live",
-                         "pipeline", "media", "backends", "models"},
+                         "model_catalog", "pipeline", "media", "backends", "models"},
     "cli": _BASE | {"models"},  # only to register the model directory, lazily, for commands that use models
     "__main__": {"cli"},
 }

@@ -12,8 +12,6 @@ import json
 from pathlib import Path
 
 from ..errors import ConfigError
-from ..models import list_specs
-from ..models.registry import ModelSpec
 
 __all__ = ["add_arguments", "run"]
 
@@ -50,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
         remove_model(args.name, args.models_dir)
         print(f"removed {args.name} from {args.models_dir}")
         return 0
-    return _list(args.json)
+    return _list(args.json, args.models_dir)
 
 
 def _add(args: argparse.Namespace) -> int:
@@ -89,38 +87,23 @@ def _add(args: argparse.Namespace) -> int:
     return 0
 
 
-def _row(spec: ModelSpec) -> dict[str, object]:
-    onnx = spec.onnx_only
-    return {
-        "name": spec.name,
-        "task": spec.task.value,
-        "scale": spec.scale,
-        "frames": spec.frames_needed,
-        "recurrent": spec.recurrent,
-        "parameters": None if onnx else spec.parameter_count(),
-        "gflop_per_mpixel": None if onnx else round(spec.gflop_per_megapixel(), 2),
-        "added": spec.external is not None,
-        "description": spec.description,
-    }
+def _list(as_json: bool, directory: Path) -> int:
+    from ..model_catalog import catalog_rows
 
-
-def _list(as_json: bool) -> int:
-    rows = [_row(spec) for spec in list_specs()]
+    rows = catalog_rows(directory)
     if as_json:
         for row in rows:
-            print(json.dumps(row))
+            print(json.dumps(row.to_json()))
         return 0
-    header = (
-        f"{'name':<16} {'task':<8} {'scale':>5} {'frames':>7} {'recur':>5} {'params':>9} "
-        f"{'GFLOP/MP':>9}  description"
-    )
+    header = (f"{'name':<16} {'task':<8} {'scale':>5} {'frames':>7} {'recur':>5} {'params':>9} "
+              f"{'GFLOP/MP':>9}  description")
     print(header)
     print("-" * len(header))
     for r in rows:
-        params = f"{r['parameters']:>9,}" if r["parameters"] is not None else f"{'-':>9}"
-        gflop = f"{r['gflop_per_mpixel']:>9.2f}" if r["gflop_per_mpixel"] is not None else f"{'-':>9}"
+        params = f"{r.parameters:>9,}" if r.parameters is not None else f"{'-':>9}"
+        gflop = f"{r.gflop_per_mpixel:>9.2f}" if r.gflop_per_mpixel is not None else f"{'-':>9}"
         print(
-            f"{r['name']:<16} {r['task']:<8} {'x' + str(r['scale']):>5} {r['frames']:>7} "
-            f"{'yes' if r['recurrent'] else 'no':>5} {params} {gflop}  {r['description']}"
+            f"{r.name:<16} {r.task:<8} {'x' + str(r.scale):>5} {r.frames:>7} "
+            f"{'yes' if r.recurrent else 'no':>5} {params} {gflop}  {r.description}"
         )
     return 0

@@ -18,6 +18,7 @@ This module needs only torch and the standard library; ONNX graphs are inspected
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import pickle
@@ -96,6 +97,8 @@ class Sidecar:
     exact_tiles: bool = True
     description: str = ""
     licence: str = ""
+    parameters: int = -1  # counted when added (-1: not countable, an ONNX graph)
+    gflop_per_mpixel: float = -1.0
     params: dict[str, int | str] = field(default_factory=dict)
 
     def to_toml(self) -> str:
@@ -125,8 +128,8 @@ class Sidecar:
 def _toml_value(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
+    if isinstance(value, int | float):
+        return repr(value)
     text = str(value)
     escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t")
     return '"' + "".join(c if c.isprintable() or c in "\\" else f"\\u{ord(c):04x}" for c in escaped) + '"'
@@ -354,8 +357,12 @@ def add_model(
         partial.replace(target)
     if file_sha256(target) != sidecar.sha256:
         raise ConfigError(f"{source.name} changed while it was being added; try again")
+    spec = spec_for(sidecar, directory)
+    if not spec.onnx_only:  # the list shows these without building the model (model_catalog)
+        sidecar = dataclasses.replace(sidecar, parameters=spec.parameter_count(),
+                                      gflop_per_mpixel=round(spec.gflop_per_megapixel(), 2))
     write_atomic(sidecar_path, sidecar.to_toml().encode())
-    register(spec_for(sidecar, directory), replace=True)
+    register(spec, replace=True)
     return sidecar
 
 

@@ -1,0 +1,39 @@
+"""The torch-free model catalog matches the registry, and ``stream-restore models`` never imports torch."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+
+from stream_restore.model_catalog import SHIPPED, catalog_rows, registry_rows
+
+
+def test_the_catalog_of_shipped_models_matches_the_registry() -> None:
+    assert list(SHIPPED) == registry_rows(), "stale catalog: run python -m stream_restore.model_catalog"
+
+
+def test_models_lists_shipped_and_added_models_without_importing_torch(tmp_path: Path) -> None:
+    from stream_restore.models.directory import add_model
+    from stream_restore.models.registry import unregister
+
+    from .models.test_directory import RefSRVGG, _randomise
+
+    torch.save(_randomise(RefSRVGG(upscale=2), 1).state_dict(), tmp_path / "mine.pth")
+    try:
+        add_model(tmp_path / "mine.pth", tmp_path / "models", name="mine")
+    finally:
+        unregister("mine")
+    (mine,) = [row for row in catalog_rows(tmp_path / "models") if row.added]
+    counted = sum(p.numel() for p in RefSRVGG(upscale=2).parameters())
+    assert (mine.name, mine.scale, mine.parameters) == ("mine", 2, counted)
+    code = (
+        "import sys; from stream_restore.cli import main; "
+        f"status = main(['models', '--models-dir', {str(tmp_path / 'models')!r}]); "
+        "assert 'torch' not in sys.modules, 'torch was imported'; sys.exit(status)"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert "sr-compact-x4" in run.stdout and "mine" in run.stdout
