@@ -10,13 +10,17 @@ import threading
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..backends import BackendOptions, check_device
 from ..config import EncodeOptions, Limits, PipelineOptions
 from ..errors import ConfigError
 from ..option_values import DEFAULT_MODEL, parse_bitrate, parse_size
-from ..pipeline import RestoreJob, restore
 from .progress import ProgressLine
+
+if TYPE_CHECKING:
+    from ..pipeline import RestoreJob
+
+# The backends and the pipeline (torch, PyAV) are imported when a job is built, not to print --help.
 
 __all__ = ["Terminated", "add_arguments", "add_restore_options", "build_job", "run"]
 
@@ -95,6 +99,9 @@ def add_restore_options(parser: argparse.ArgumentParser) -> None:
 
 def build_job(args: argparse.Namespace) -> RestoreJob:
     """Validated job configuration from parsed arguments (the one place flags become config)."""
+    from ..backends import BackendOptions, check_device
+    from ..pipeline import RestoreJob
+
     check_device(args.device)
     if args.tile_max_pixels is not None and args.tile_max_pixels < 64:
         raise ConfigError("--tile-max-pixels must be at least 64")
@@ -133,6 +140,8 @@ def build_job(args: argparse.Namespace) -> RestoreJob:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..pipeline import restore
+
     job = build_job(args)
     output = Path(args.output)
     show = not args.quiet and sys.stderr.isatty()
