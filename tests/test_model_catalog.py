@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 
 from stream_restore.model_catalog import SHIPPED, catalog_rows, registry_rows
@@ -37,3 +38,20 @@ def test_models_lists_shipped_and_added_models_without_importing_torch(tmp_path:
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     assert "sr-compact-x4" in run.stdout and "mine" in run.stdout
+
+
+def test_models_name_prints_the_card_and_an_unknown_name_is_one_line_exit_2(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from stream_restore.cli import main
+
+    assert main(["models", "sr-compact-x4"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("# sr-compact-x4") and "| property | value |" in out
+    assert main(["models", "identity"]) == 0
+    assert "no trained weights" in capsys.readouterr().out
+    assert main(["models", "no-such-model"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "unknown model 'no-such-model'" in err
+    assert main(["models", "add"]) == 2
+    assert "models add needs a file" in capsys.readouterr().err
