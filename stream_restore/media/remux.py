@@ -63,20 +63,19 @@ def _video_packets(
             tick = stream.time_base or Fraction(1, 90000)
             count, first, last = 0, None, None
             packet: av.Packet[Stream]
-            for packet in container.demux(stream):  # type: ignore[assignment]
-                if not packet.size or packet.pts is None:
-                    continue
+            for packet in _with_dts(container.demux(stream)):  # type: ignore[arg-type]
                 when = packet.pts * tick
                 first = when if first is None else min(first, when)
                 last = when if last is None else max(last, when)
                 count += 1
-                dts = _seconds(packet)
-                if last_dts is not None and dts <= last_dts:
-                    raise OutputError(f"segment {number}: its timestamps overlap the previous segment's")
-                last_dts = dts
+                if packet.dts is not None:  # Matroska gives none with B-frames: its muxer derives them
+                    dts = packet.dts * tick
+                    if count == 1 and last_dts is not None and dts <= last_dts:
+                        raise OutputError(f"segment {number}: its timestamps overlap the previous segment's")
+                    last_dts = dts
                 packet.stream = target
                 stats.video_packets += 1
-                yield dts, 0, packet
+                yield _seconds(packet), 0, packet
             if (
                 count != segment.frames
                 or first is None
@@ -90,6 +89,35 @@ def _video_packets(
                     f"the plan has {segment.frames} from "
                     f"{float(segment.first):.3f} to {float(segment.last):.3f} s"
                 )
+
+
+_MAX_DELAY = 32  # packets a segment may start with before its first decoding timestamp
+
+
+def _with_dts(packets: Iterator[av.Packet[Stream]]) -> Iterator[av.Packet[Stream]]:
+    """A segment's packets (empty ones left out), those its demuxer gave no dts given one.
+
+    Matroska stores presentation times only, so the packets before the first B-frame delay come
+    back without a dts; a muxer fed packets from several files needs increasing ones. They get the
+    ticks just before the first known dts (1 tick apart), which no muxer stores where only pts is
+    kept, and which stay after the previous segment's last dts.
+    """
+    held: list[av.Packet[Stream]] = []
+    for packet in packets:
+        if not packet.size or packet.pts is None:
+            continue
+        if packet.dts is None and len(held) < _MAX_DELAY:
+            held.append(packet)
+            continue
+        if held:
+            first = packet.dts if packet.dts is not None else packet.pts
+            for offset, early in enumerate(held):
+                early.dts = min(first - len(held) + offset, early.pts)
+            yield from held
+            held = []
+        yield packet
+    if held:
+        yield from held  # a segment of very few frames: its muxer derives their dts
 
 
 def _copied_packets(
