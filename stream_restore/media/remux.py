@@ -64,7 +64,7 @@ def _video_packets(
             count, first, last = 0, None, None
             packet: av.Packet[Stream]
             for packet in _with_dts(container.demux(stream)):  # type: ignore[arg-type]
-                when = packet.pts * tick
+                when = (packet.pts or 0) * tick  # _with_dts passes only packets with a pts
                 first = when if first is None else min(first, when)
                 last = when if last is None else max(last, when)
                 count += 1
@@ -110,9 +110,9 @@ def _with_dts(packets: Iterator[av.Packet[Stream]]) -> Iterator[av.Packet[Stream
             held.append(packet)
             continue
         if held:
-            first = packet.dts if packet.dts is not None else packet.pts
+            first = packet.dts if packet.dts is not None else packet.pts or 0
             for offset, early in enumerate(held):
-                early.dts = min(first - len(held) + offset, early.pts)
+                early.dts = min(first - len(held) + offset, early.pts or 0)
             yield from held
             held = []
         yield packet
