@@ -73,6 +73,13 @@ class ServerConfig:
     # Models added by the operator (``stream-restore models add``), served by name beside the
     # shipped ones; "" = none. Clients select models by name only, never upload them.
     models_dir: str = ""
+    # Archive jobs (the Jobs service, off unless both roots are set): the folders remote jobs read
+    # and write (requests name paths relative to them), the job store's folder ("" = the user data
+    # dir), and the worker processes run for them (one per entry, by device).
+    jobs_input_root: str = ""
+    jobs_output_root: str = ""
+    state_dir: str = ""
+    jobs_devices: tuple[str, ...] = ("cpu",)
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -97,6 +104,10 @@ class ServerConfig:
             raise ConfigError("frame and image budgets are too small")
         if self.image_tile_pixels < 4096:
             raise ConfigError("image_tile_pixels must be at least 4096")
+        if bool(self.jobs_input_root) != bool(self.jobs_output_root):
+            raise ConfigError("the Jobs service needs both --jobs-input-root and --jobs-output-root")
+        if self.jobs_input_root and not self.jobs_devices:
+            raise ConfigError("jobs_devices must name at least one worker device")
 
     @property
     def address(self) -> str:
@@ -158,7 +169,7 @@ def merge_config(settings: dict[str, Any]) -> ServerConfig:
     if unknown:
         raise ConfigError(f"unknown server settings: {', '.join(sorted(unknown))}")
     values: dict[str, Any] = {k: v for k, v in settings.items() if k in names and v is not None}
-    for key in ("preload", "allowed_backends"):
+    for key in ("preload", "allowed_backends", "jobs_devices"):
         if key in values:
             listed = values[key]
             values[key] = tuple([listed] if isinstance(listed, str) else listed)
