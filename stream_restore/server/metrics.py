@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 __all__ = ["ServerMetrics"]
 
@@ -55,8 +56,39 @@ class ServerMetrics:
         for stage, seconds in (("decode", decode), ("infer", infer), ("encode", encode)):
             self.stage_seconds.labels(stage).observe(seconds / frames)
 
+    def watch_jobs(self, counts: Callable[[], dict[str, dict[str, int]]]) -> None:
+        """Export the job store's figures at each scrape: jobs by state (queued, running, ...),
+        segments by state (done, ...) and failed segment attempts by reason."""
+        self.registry.register(_JobsCollector(counts))
+
     def serve_http(self, host: str, port: int) -> Any:
         """Start the /metrics endpoint (a daemon thread); returns the HTTP server (``server_port``,
         ``shutdown()``)."""
         server, _thread = start_http_server(port, addr=host, registry=self.registry)
         return server
+
+
+class _JobsCollector:
+    """Reads the archive-job store when Prometheus scrapes (the store, not this process, knows)."""
+
+    _JOB_STATES = ("queued", "running", "done", "failed", "cancelled")
+    _SEGMENT_STATES = ("pending", "leased", "done", "failed")
+
+    def __init__(self, counts: Callable[[], dict[str, dict[str, int]]]) -> None:
+        self.counts = counts
+
+    def collect(self) -> Iterator[Any]:
+        counts = self.counts()
+        jobs = GaugeMetricFamily("stream_restore_jobs", "Archive jobs by state", labels=["state"])
+        for state in self._JOB_STATES:
+            jobs.add_metric([state], counts["jobs"].get(state, 0))
+        segments = GaugeMetricFamily("stream_restore_job_segments", "Archive-job segments by state",
+                                     labels=["state"])
+        for state in self._SEGMENT_STATES:
+            segments.add_metric([state], counts["segments"].get(state, 0))
+        failures = CounterMetricFamily("stream_restore_job_segment_failures",
+                                       "Failed segment attempts by reason (input, lease-lost, internal, ...)",
+                                       labels=["reason"])
+        for reason, number in sorted(counts["failures"].items()):
+            failures.add_metric([reason], number)
+        yield from (jobs, segments, failures)
