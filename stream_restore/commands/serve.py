@@ -63,6 +63,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                                      "(default 4)")
     eng.add_argument("--engine-cache-dir",
                      help="ONNX exports and TensorRT engines (default: a private folder removed at exit)")
+    jobs = parser.add_argument_group("archive jobs (the Jobs service; off unless both roots are given)")
+    jobs.add_argument("--jobs-input-root", help="folder remote jobs may read (paths are relative to it)")
+    jobs.add_argument("--jobs-output-root", help="folder remote jobs may write")
+    jobs.add_argument("--state-dir", help="job store folder (default $XDG_DATA_HOME/stream-restore)")
+    jobs.add_argument("--jobs-device", action="append",
+                      help="a job worker's device; repeat for one worker per device (default one cpu worker)")
     parser.add_argument("--log-json", action="store_true", help="structured logs, one JSON object per line")
 
 
@@ -89,6 +95,15 @@ def build_config(args: argparse.Namespace) -> Any:
         flags["preload"] = tuple(args.preload)
     if args.allow_backend:
         flags["allowed_backends"] = tuple(args.allow_backend)
+    flags.update(jobs_input_root=args.jobs_input_root, jobs_output_root=args.jobs_output_root,
+                 state_dir=args.state_dir)
+    if args.jobs_device:
+        flags["jobs_devices"] = tuple(args.jobs_device)
+    if (args.jobs_input_root or settings.get("jobs_input_root")) and not (args.state_dir or
+                                                                         settings.get("state_dir")):
+        from ..jobs.store import default_state_dir
+
+        flags["state_dir"] = str(default_state_dir())
     if args.max_size:
         width, height = parse_size(args.max_size)
         flags.update(max_width=width, max_height=height, max_pixels=width * height)

@@ -403,11 +403,17 @@ class Store:
             ).fetchall()
         return [(int(r[0]), int(r[1]), str(r[2]), str(r[3])) for r in rows]
 
-    def failure_counts(self) -> dict[str, int]:
-        """Failed attempts by kind, over the whole store (for metrics)."""
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Jobs by state, segments by state and failed attempts by kind (for metrics)."""
         with self._lock:
-            rows = self._db.execute("SELECT kind, COUNT(*) FROM failures GROUP BY kind").fetchall()
-        return {str(k): int(n) for k, n in rows}
+            jobs = self._db.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state").fetchall()
+            segments = self._db.execute("SELECT state, COUNT(*) FROM segments GROUP BY state").fetchall()
+            failures = self._db.execute("SELECT kind, COUNT(*) FROM failures GROUP BY kind").fetchall()
+        return {
+            "jobs": {str(k): int(n) for k, n in jobs},
+            "segments": {str(k): int(n) for k, n in segments},
+            "failures": {str(k): int(n) for k, n in failures},
+        }
 
     def set_job_state(self, job_id: str, state: JobState, error: str | None = None) -> None:
         with self._write() as db:

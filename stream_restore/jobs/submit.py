@@ -61,13 +61,16 @@ def _output_name(relative: Path, suffix: str | None) -> Path:
     return relative if relative.suffix.lower() in VIDEO_CONTAINERS else relative.with_suffix(".mkv")
 
 
-def expand_inputs(inputs: Sequence[str], output_dir: Path, *, suffix: str | None = None) -> list[JobRequest]:
-    """One request per video: files as given, folders walked (relative paths kept), globs expanded."""
+def expand_inputs(
+    inputs: Sequence[str], output_dir: Path, *, suffix: str | None = None, globs: bool = True
+) -> list[JobRequest]:
+    """One request per video: files as given, folders walked (relative paths kept), globs expanded
+    (unless ``globs`` is False: a remote caller's names are taken literally)."""
     if suffix is not None and suffix.lower() not in VIDEO_CONTAINERS:
         raise ConfigError(f"output suffix {suffix!r} is not one of {' '.join(sorted(VIDEO_CONTAINERS))}")
     requests: list[JobRequest] = []
     for name in inputs:
-        matches = sorted(glob.glob(name, recursive=True)) if glob.has_magic(name) else [name]
+        matches = sorted(glob.glob(name, recursive=True)) if globs and glob.has_magic(name) else [name]
         if not matches:
             raise InputError(f"{name}: matches no file")
         for match in map(Path, matches):

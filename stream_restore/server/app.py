@@ -25,23 +25,42 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from ..backends import BackendOptions
+from ..errors import ConfigError
+from ..jobs.executors import ExecutorOptions
+from ..jobs.roots import JobRoots
+from ..jobs.service import JobsCore
+from ..v1 import jobs_pb2 as jobs_pb
+from ..v1 import jobs_pb2_grpc as jobs_grpc
 from ..v1 import restore_pb2 as pb
 from ..v1 import restore_pb2_grpc as pb_grpc
 from .config import ServerConfig
 from .engines import EnginePool
 from .interceptors import AuthInterceptor, CallInterceptor
+from .jobs_call import JobsServicer
 from .metrics import ServerMetrics
 from .servicer import RestorerServicer
 from .slots import StreamSlots
 from .state import ServerState, worker_threads
 
-__all__ = ["SERVICE_NAME", "RestoreServer"]
+__all__ = ["JOBS_SERVICE_NAME", "SERVICE_NAME", "RestoreServer"]
 
 log = logging.getLogger(__name__)
 
 _DRAIN_SECONDS = 10.0  # after the grace period, how long ended calls get to release their threads
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Restorer"].full_name  # "stream_restore.v1.Restorer"
+JOBS_SERVICE_NAME = jobs_pb.DESCRIPTOR.services_by_name["Jobs"].full_name  # "stream_restore.v1.Jobs"
+
+
+def _jobs_core(config: ServerConfig) -> JobsCore | None:
+    """The archive-jobs core, when the operator configured both roots (else no Jobs service)."""
+    if not config.jobs_input_root:
+        return None
+    if not config.state_dir:
+        raise ConfigError("the Jobs service needs a state directory (state_dir)")
+    roots = JobRoots(Path(config.jobs_input_root), Path(config.jobs_output_root))
+    return JobsCore(roots, ExecutorOptions(Path(config.state_dir), devices=config.jobs_devices,
+                                           threads=config.threads))
 
 
 class RestoreServer:
@@ -77,6 +96,9 @@ class RestoreServer:
             self._executor,
             StreamSlots(config.max_images, "concurrent image calls"),
         )
+        self.jobs = _jobs_core(config)
+        if self.jobs is not None:
+            self.metrics.watch_jobs(self.jobs.store.counts)
         self.port: int | None = None
         self.metrics_port: int | None = None
         self._server: grpc.aio.Server | None = None
@@ -103,10 +125,14 @@ class RestoreServer:
             ],
         )
         pb_grpc.add_RestorerServicer_to_server(RestorerServicer(self.state), server)
+        services = [SERVICE_NAME]
+        if self.jobs is not None:
+            jobs_grpc.add_JobsServicer_to_server(JobsServicer(self.state, self.jobs), server)
+            services.append(JOBS_SERVICE_NAME)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
         reflection.enable_server_reflection(
             (
-                SERVICE_NAME,
+                *services,
                 health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
                 reflection.SERVICE_NAME,
             ),
@@ -123,8 +149,6 @@ class RestoreServer:
         else:
             port = server.add_insecure_port(address)
         if port == 0:
-            from ..errors import ConfigError
-
             raise ConfigError(f"cannot listen on {address} (in use, or not a local address)")
         await server.start()
         self._server, self.port = server, port
@@ -170,6 +194,8 @@ class RestoreServer:
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, self._executor.shutdown, True)  # image calls in flight finish
         await loop.run_in_executor(None, self.state.engines.close)
+        if self.jobs is not None:
+            await loop.run_in_executor(None, self.jobs.close)
         if self._private_cache is not None:
             self._private_cache.cleanup()
             self._private_cache = None
