@@ -76,8 +76,21 @@ class PipelineOptions:
     # Compiled colour conversion (media.kernels): "on", "off", or "auto" = when the backend is
     # compiled anyway or the input is long enough (COMPILE_COLOUR_FRAMES) to repay the compile.
     compile_colour: str = "auto"
+    # A part of the input only (to try a model on a few seconds of a long video): from ``start``
+    # seconds, for ``duration`` seconds and/or ``max_frames`` frames; the output starts at 0 s.
+    start: float = 0.0
+    duration: float | None = None
+    max_frames: int | None = None
+
+    @property
+    def trimmed(self) -> bool:
+        return self.start > 0 or self.duration is not None or self.max_frames is not None
 
     def __post_init__(self) -> None:
+        if self.start < 0 or (self.duration is not None and self.duration <= 0):
+            raise ConfigError("--start must not be negative and --duration must be positive")
+        if self.max_frames is not None and self.max_frames < 1:
+            raise ConfigError("--frames must be at least 1")
         if self.compile_colour not in ("auto", "on", "off"):
             raise ConfigError(f"compile_colour must be auto, on or off, not {self.compile_colour!r}")
         if self.queue_frames < 1:

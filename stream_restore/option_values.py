@@ -10,7 +10,7 @@ import re
 
 from .errors import ConfigError
 
-__all__ = ["DEFAULT_MODEL", "parse_bitrate", "parse_size"]
+__all__ = ["DEFAULT_MODEL", "parse_bitrate", "parse_seconds", "parse_size"]
 
 DEFAULT_MODEL = "bicubic-x2"  # the model a command uses when none is named
 
@@ -33,3 +33,20 @@ def parse_bitrate(text: str) -> int:
     if not match:
         raise ConfigError(f"invalid bitrate {text!r} (examples: 8M, 2500k)")
     return int(float(match.group(1)) * _BITRATE_FACTOR[match.group(2).lower()])
+
+
+def parse_seconds(text: str, option: str = "time") -> float:
+    """A time in seconds, written ``90``, ``1.5``, ``1:30`` or ``0:01:30.5``; ConfigError otherwise."""
+    parts = text.strip().split(":")
+    try:
+        if not 1 <= len(parts) <= 3 or any(not p.strip() for p in parts):
+            raise ValueError(text)
+        values = [float(p) for p in parts]
+    except ValueError:
+        raise ConfigError(f"{option} must be seconds or [HH:]MM:SS, not {text!r}") from None
+    if any(v < 0 for v in values) or any(v >= 60 for v in values[1:]) or not all(v == v for v in values):
+        raise ConfigError(f"{option} must be seconds or [HH:]MM:SS, not {text!r}")
+    seconds = 0.0
+    for value in values:
+        seconds = seconds * 60 + value
+    return seconds

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from stream_restore.errors import ConfigError
-from stream_restore.option_values import parse_bitrate, parse_size
+from stream_restore.option_values import parse_bitrate, parse_seconds, parse_size
 
 
 def test_sizes_are_width_then_height() -> None:
@@ -30,3 +30,17 @@ def test_bitrates(text: str, bits: int) -> None:
 def test_bad_bitrates_are_config_errors(text: str) -> None:
     with pytest.raises(ConfigError, match="bitrate"):
         parse_bitrate(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("90", 90.0), ("1.5", 1.5), ("1:30", 90.0), ("0:01:30.5", 90.5), ("2:00:00", 7200.0)],
+)
+def test_times_are_seconds_or_clock_notation(text: str, seconds: float) -> None:
+    assert parse_seconds(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "-1", "1:60", "a", "1::2", "1:2:3:4", "nan"])
+def test_bad_times_are_config_errors(text: str) -> None:
+    with pytest.raises(ConfigError, match="--start must be seconds"):
+        parse_seconds(text, "--start")

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from ..config import EncodeOptions, Limits, PipelineOptions
 from ..errors import ConfigError
-from ..option_values import DEFAULT_MODEL, parse_bitrate, parse_size
+from ..option_values import DEFAULT_MODEL, parse_bitrate, parse_seconds, parse_size
 from .progress import ProgressLine
 
 if TYPE_CHECKING:
@@ -56,6 +56,11 @@ def _terminate_as_interrupt() -> Iterator[None]:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("input", help="video file or URL, image file, or folder of images")
     parser.add_argument("output", help="video file (.mp4 .mkv .webm .mov .ts), image file, or folder")
+    part = parser.add_argument_group("a part of the input (to try a model quickly)")
+    part.add_argument("--start", help="begin at this time of the input: seconds or [HH:]MM:SS (the output "
+                                      "starts at 0)")
+    part.add_argument("--duration", help="restore this long: seconds or [HH:]MM:SS")
+    part.add_argument("--frames", type=int, help="restore at most this many frames")
     add_restore_options(parser)
 
 
@@ -133,7 +138,11 @@ def build_job(args: argparse.Namespace) -> RestoreJob:
             image_quality=args.quality,
         ),
         pipeline=PipelineOptions(
-            scene_detection=not args.no_scene_detect, compile_colour=args.compile_colour
+            scene_detection=not args.no_scene_detect,
+            compile_colour=args.compile_colour,
+            start=parse_seconds(args.start, "--start") if getattr(args, "start", None) else 0.0,
+            duration=parse_seconds(args.duration, "--duration") if getattr(args, "duration", None) else None,
+            max_frames=getattr(args, "frames", None),
         ),
         limits=Limits(max_width=max_w, max_height=max_h, max_pixels=max_w * max_h),
     )

@@ -89,7 +89,7 @@ def build_config(args: argparse.Namespace) -> Any:
         "max_call_seconds": args.max_call_seconds, "max_images": args.max_images,
         "max_image_pixels": args.max_image_pixels, "max_engines": args.max_engines,
         "engine_cache_dir": args.engine_cache_dir,
-        "models_dir": str(args.models_dir),
+        "models_dir": str(getattr(args, "models_dir", "") or ""),
     }
     if args.preload:
         flags["preload"] = tuple(args.preload)

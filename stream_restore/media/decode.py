@@ -118,9 +118,17 @@ class VideoReader:
         threads: int = 0,
         copy_streams: bool = True,
         policy: DemuxPolicy | None = None,
+        start: float = 0.0,
+        end: float | None = None,
+        max_frames: int | None = None,
     ) -> None:
         """``policy``: which demuxers and protocols may read ``source`` (media.demuxers); by default
-        a byte stream is a client's (:data:`~.demuxers.CLIENT_STREAM`), a path a local file."""
+        a byte stream is a client's (:data:`~.demuxers.CLIENT_STREAM`), a path a local file.
+
+        ``start``/``end`` (seconds on the input's timeline) and ``max_frames`` read a part only:
+        a seekable input is seeked to the keyframe before ``start``; frames and copied packets
+        outside the part are decoded (as needed) but not yielded.
+        """
         self.limits = limits or Limits()
         self.name = str(source) if isinstance(source, (str, Path)) else "input stream"
         self.policy = policy or policy_for(source)
@@ -137,6 +145,10 @@ class VideoReader:
                 for s in self._container.streams
                 if copy_streams and s.type in _COPY_TYPES and self._copyable(s)
             ]
+            self._start, self._end, self._max_frames = start, end, max_frames
+            self._yielded = 0
+            if start > 0:
+                self._seek(start)
             self._packets = self._container.demux([self._stream, *self.copy_streams])
             self._pending: deque[MediaItem] = deque()
             self._first_av_frame: VideoFrame | None = None
@@ -216,6 +228,22 @@ class VideoReader:
             return False
         return True
 
+    def _seek(self, start: float) -> None:
+        """Jump to the keyframe at or before ``start`` s; an input that cannot seek is read from
+        its beginning (the frames before ``start`` are then decoded and dropped)."""
+        try:
+            self._container.seek(int(start * 1_000_000), backward=True, any_frame=False)
+        except (av.FFmpegError, OSError, ValueError) as exc:
+            log.debug("%s: cannot seek to %.3f s (%s); reading from the start", self.name, start, exc)
+
+    def _in_part(self, when: Fraction | float | None) -> int:
+        """-1 before the part being read, 0 inside it, 1 after it (untimed items are inside)."""
+        if when is None:
+            return 0
+        if self._start > 0 and when < self._start - 1e-6:  # no lower bound at 0 (AAC priming, B-frames)
+            return -1
+        return 1 if self._end is not None and when >= self._end - 1e-6 else 0
+
     def _nominal_step(self) -> int:
         """Time-base units per frame at the nominal rate; only used for frames without pts."""
         rate = self._stream.average_rate or self._stream.guessed_rate or Fraction(25)
@@ -227,6 +255,9 @@ class VideoReader:
             self._pending.append(item)
             if isinstance(item, Frame) and self._first_av_frame is not None:
                 return self._first_av_frame
+        if self._start > 0 and self._first_av_frame is not None:
+            raise InputError(f"{self.name}: no video frame at or after the start, {self._start:g} s (it ends "
+                             "before)")
         raise InputError(f"{self.name}: no decodable video frame (the file is truncated or corrupt)")
 
     def _describe(self, first: VideoFrame) -> StreamInfo:
@@ -236,6 +267,11 @@ class VideoReader:
             duration = float(stream.duration * stream.time_base)
         elif self._container.duration is not None:
             duration = self._container.duration / 1_000_000
+        frame_count = stream.frames or None
+        if self._start > 0 or self._end is not None or self._max_frames is not None:  # a part only
+            if duration is not None:
+                duration = max(0.0, min(duration, self._end or duration) - self._start)
+            frame_count = self._max_frames
         return StreamInfo(
             width=first.width,
             height=first.height,
@@ -244,7 +280,7 @@ class VideoReader:
             color=self._plan_for(first).color,
             rotation=int(first.rotation or 0),
             duration=duration,
-            frame_count=stream.frames or None,
+            frame_count=frame_count,
             codec=stream.codec_context.name,
             pix_fmt=first.format.name,
         )
@@ -262,12 +298,23 @@ class VideoReader:
                 if packet.size:
                     self._rebase(packet)
                 if packet.stream is stream:
-                    yield from self._decode(packet)
+                    for frame in self._decode(packet):
+                        place = self._in_part(frame.time)
+                        if place < 0:
+                            continue
+                        if place > 0 or (self._max_frames is not None and self._yielded >= self._max_frames):
+                            self._sum_up()
+                            return
+                        self._yielded += 1
+                        yield frame
                     if packet.size == 0:  # the flush packet demux() adds at the end
                         self._sum_up()
                         return
                 elif packet.dts is not None or packet.pts is not None:
-                    yield packet
+                    stamp = packet.dts if packet.pts is None else packet.pts
+                    when = stamp * packet.time_base if stamp is not None and packet.time_base else None
+                    if self._in_part(when) == 0:
+                        yield packet
         except av.FFmpegError as exc:
             raise input_error(self.name, exc) from None
 

@@ -135,6 +135,7 @@ class VideoWriter:
         # hiding every frame before it (a one-frame output decoded to nothing: fuzz F13). There,
         # all streams are shifted by the same amount so the first video frame is at 0 seconds.
         self._shift = Fraction(0)  # seconds added to every timestamp written
+        self.start_at_zero = False  # shift every stream so the first video frame is at 0 s
         self.frames_written = 0
         self._warnings = WarningLog(log)
         self.warnings = self._warnings.messages  # what was changed or left out, for the summary
@@ -225,7 +226,8 @@ class VideoWriter:
         """Encode one restored frame. ``info`` describes the output stream (size, colour, timing)."""
         if self._video is None:
             self._open(info)
-            if self.container_format in ("mp4", "mov") and frame.pts is not None and frame.pts < 0:
+            negative = self.container_format in ("mp4", "mov") and frame.pts is not None and frame.pts < 0
+            if frame.pts is not None and (negative or self.start_at_zero):
                 self._shift = -frame.pts * Fraction(frame.time_base)
             held, self._held = self._held, []
             for packet in held:
@@ -264,6 +266,11 @@ class VideoWriter:
         if self._shift and packet.time_base is not None:
             packet.pts = _shifted(packet.pts, packet.time_base, self._shift)
             packet.dts = _shifted(packet.dts, packet.time_base, self._shift)
+            stamp = packet.dts if packet.dts is not None else packet.pts
+            if stamp is not None and stamp < 0:  # before the first video frame, which is now 0 s
+                self._drop(copied, f"{copied.source.type} stream #{copied.source.index}: packets before the "
+                                   "first video frame were left out")
+                return
         try:
             if not copied.transcode:
                 if self._is_regenerated_gap(copied, packet):

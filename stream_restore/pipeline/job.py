@@ -124,14 +124,26 @@ def open_source(source: str | Path | BinaryIO, job: RestoreJob, *, format: str |
             list_images(path) if path.is_dir() else [path] if is_image_path(path) and path.is_file() else None
         )
         if files is not None:
+            if job.pipeline.trimmed:
+                raise ConfigError(f"{path}: --start, --duration and --frames apply to video inputs")
             return ImageSequenceReader(
                 files, limits=job.limits, frame_rate=job.encode.frame_rate or Fraction(25)
             )
-    return VideoReader(source, limits=job.limits, format=format, threads=job.pipeline.decode_threads)
+    part = job.pipeline
+    end = part.start + part.duration if part.duration is not None else None
+    return VideoReader(
+        source,
+        limits=job.limits,
+        format=format,
+        threads=part.decode_threads,
+        start=part.start,
+        end=end,
+        max_frames=part.max_frames,
+    )
 
 
 def output_kind(path: Path) -> str:
-    """"video", "image" or "folder" for an output path."""
+    """ "video", "image" or "folder" for an output path."""
     suffix = path.suffix.lower()
     if suffix in IMAGE_EXTENSIONS:
         return "image"
@@ -234,14 +246,27 @@ def restore(
                 container = container_for(output, job.encode.container)
                 settings = resolve_encoder(job.encode, container, info.color)
                 codec = settings.codec
-                writer = VideoWriter(temporary, container=container, encode=job.encode, copy_from=copied,
-                                     name=str(output), compiled_colour=compiled, settings=settings)
+                writer = VideoWriter(
+                    temporary,
+                    container=container,
+                    encode=job.encode,
+                    copy_from=copied,
+                    name=str(output),
+                    compiled_colour=compiled,
+                    settings=settings,
+                )
                 writer.compile_colour_after = compile_colour_after(job.pipeline, compiled)
+                writer.start_at_zero = job.pipeline.start > 0  # a part of the input: its output starts at 0
                 sink = _VideoSink(writer, out_info)
             else:
                 digits = max(6, len(str(info.frame_count or 0)))
-                sink = _ImageSink(temporary, single=kind == "image", source_info=info,
-                                  quality=job.encode.image_quality, digits=digits)
+                sink = _ImageSink(
+                    temporary,
+                    single=kind == "image",
+                    source_info=info,
+                    quality=job.encode.image_quality,
+                    digits=digits,
+                )
         if on_start is not None:
             on_start(StreamStart(info, out_info, codec))
         stats = drive(reader, sink, engine, job, name=_source_name(source), progress=progress, cancel=cancel)

@@ -217,3 +217,32 @@ def test_tiled_restore_equals_untiled(clip, tmp_path):
     with av.open(str(whole)) as a, av.open(str(tiled)) as b:
         for x, y in zip(a.decode(video=0), b.decode(video=0), strict=True):
             assert np.array_equal(x.to_ndarray(), y.to_ndarray())
+
+
+def test_a_part_of_the_input_is_restored_from_its_start_and_begins_at_zero(clip, tmp_path, capsys):
+    """--start/--duration/--frames: the frames of that part only, audio with them, output at 0 s."""
+    src = clip("long.mp4", frames=100, width=64, height=48, fps=25, audio=("aac",), options={"g": "10"})
+    with av.open(str(src)) as c:
+        source = [f.to_ndarray() for f in c.decode(video=0)]
+    out = tmp_path / "part.mp4"
+    assert restore(src, out, "--model", "identity", "--codec", "libx264", "--crf", "0", "--start", "0:02",
+                   "--duration", "1") == 0
+    with av.open(str(out)) as c:
+        frames = list(c.decode(video=0))
+    with av.open(str(out)) as c:
+        audio = [p.pts * p.time_base for p in c.demux(audio=0) if p.size]
+    assert len(frames) == 25 and frames[0].time == 0.0
+    # the first frame is the input's frame at 2 s (frame 50), not the keyframe the seek landed on
+    first = frames[0].to_ndarray()
+    assert np.abs(first.astype(int) - source[50].astype(int)).mean() < np.abs(
+        first.astype(int) - source[49].astype(int)).mean()
+    assert audio and min(audio) >= 0 and max(audio) < 1.0
+    assert restore(src, tmp_path / "seven.mkv", "--model", "identity", "--frames", "7") == 0
+    with av.open(str(tmp_path / "seven.mkv")) as c:
+        assert sum(1 for _ in c.decode(video=0)) == 7
+    capsys.readouterr()
+    assert restore(src, tmp_path / "none.mkv", "--model", "identity", "--start", "10") == 2
+    assert "no video frame at or after the start, 10 s" in capsys.readouterr().err
+    assert restore(src, tmp_path / "bad.mkv", "--model", "identity", "--start", "1:75") == 2
+    assert "--start must be seconds or [HH:]MM:SS" in capsys.readouterr().err
+    assert not (tmp_path / "none.mkv").exists() and not (tmp_path / "bad.mkv").exists()

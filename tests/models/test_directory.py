@@ -418,3 +418,28 @@ def test_a_multi_frame_onnx_file_with_a_time_axis_gets_its_window(models_dir: Pa
     x = torch.rand(1, 3, 3, 9, 11)
     expected = x[:, 1] - 0.5 * (x[:, 2] - x[:, 0])
     torch.testing.assert_close(_infer("time", x, "auto"), expected, rtol=1e-5, atol=1e-5)
+
+
+class _Folded(nn.Module):
+    """An x2 model that works on 8x8 blocks (pixel-unshuffle by 8): inputs must be multiples of 8."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3 * 64, 3 * 256, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.pixel_shuffle(self.conv(F.pixel_unshuffle(x, 8)), 16)
+
+
+def test_an_onnx_model_that_needs_multiples_of_8_runs_on_odd_sizes(models_dir: Path, tmp_path: Path) -> None:
+    from stream_restore.backends.onnx_file import inspect
+
+    model = _randomise(_Folded(), 11)
+    path = _export(model, tmp_path / "folded.onnx", (1, 3, 32, 32), dynamic=True)
+    facts = inspect(path)
+    assert (facts.scale, facts.size_multiple) == (2, 8)
+    add_model(path, models_dir, name="folded", onnx=facts)
+    x = torch.rand(1, 1, 3, 21, 30)
+    padded = F.pad(x[:, 0], (0, 2, 0, 3), mode="replicate")
+    expected = model(padded)[..., :42, :60].detach()
+    torch.testing.assert_close(_infer("folded", x, "onnxruntime"), expected, rtol=1e-4, atol=1e-4)
