@@ -10,7 +10,7 @@ import threading
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from ..config import EncodeOptions, Limits, PipelineOptions
 from ..errors import ConfigError
@@ -55,7 +55,10 @@ def _terminate_as_interrupt() -> Iterator[None]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("input", help="video file or URL, image file, or folder of images")
-    parser.add_argument("output", help="video file (.mp4 .mkv .webm .mov .ts), image file, or folder")
+    parser.add_argument("output", help="video file (.mp4 .mkv .webm .mov .ts), image file, folder, or - for "
+                                       "standard output (a video stream, --output-format)")
+    parser.add_argument("--output-format", choices=("mpegts", "matroska", "mp4"),
+                        help="container of a video written to standard output (default mpegts)")
     part = parser.add_argument_group("a part of the input (to try a model quickly)")
     part.add_argument("--start", help="begin at this time of the input: seconds or [HH:]MM:SS (the output "
                                       "starts at 0)")
@@ -149,15 +152,29 @@ def build_job(args: argparse.Namespace) -> RestoreJob:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..media.codecs import IMAGE_EXTENSIONS
     from ..pipeline import restore
 
     job = build_job(args)
-    output = Path(args.output)
+    output: Path | BinaryIO = Path(args.output)
+    output_format = None
+    if args.output == "-":
+        source = Path(args.input)
+        if "://" not in args.input and (source.is_dir() or source.suffix.lower() in IMAGE_EXTENSIONS):
+            raise ConfigError("standard output takes a video stream; write an image or a folder to a named "
+                              "file")
+        if sys.stdout.isatty():
+            raise ConfigError("standard output is a terminal; pipe it (| ffplay -) or name an output file")
+        output, output_format = sys.stdout.buffer, args.output_format or "mpegts"
+    elif args.output_format:
+        raise ConfigError("--output-format is for standard output (-); a file's extension picks its "
+                          "container")
     show = not args.quiet and sys.stderr.isatty()
     bar = ProgressLine("restoring", enabled=show)
     try:
         with _terminate_as_interrupt():
-            stats = restore(args.input, output, job, input_format=args.input_format, progress=bar)
+            stats = restore(args.input, output, job, input_format=args.input_format,
+                            output_format=output_format, progress=bar)
     finally:
         bar.finish()
     if not args.quiet:
@@ -165,6 +182,6 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write(
             f"restored {stats.frames_out} frames in {stats.wall_seconds:.1f} s ({stats.fps:.2f} fps; "
             f"decode {shares['decode']:.0%}, model {shares['infer']:.0%}, encode {shares['encode']:.0%}) -> "
-            f"{output}\n"
+            f"{args.output if args.output != '-' else 'standard output'}\n"
         )
     return 0

@@ -246,3 +246,26 @@ def test_a_part_of_the_input_is_restored_from_its_start_and_begins_at_zero(clip,
     assert restore(src, tmp_path / "bad.mkv", "--model", "identity", "--start", "1:75") == 2
     assert "--start must be seconds or [HH:]MM:SS" in capsys.readouterr().err
     assert not (tmp_path / "none.mkv").exists() and not (tmp_path / "bad.mkv").exists()
+
+
+def test_standard_output_takes_a_video_stream_and_refuses_images(clip, tmp_path, capsys):
+    import io
+    import subprocess
+    import sys
+
+    src = clip("in.mp4", frames=6, width=48, height=32, audio=("aac",))
+    run = subprocess.run(
+        [sys.executable, "-m", "stream_restore", "restore", str(src), "-", "--model", "identity", "--quiet"],
+        capture_output=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert run.returncode == 0, run.stderr
+    with av.open(io.BytesIO(run.stdout)) as c:
+        assert c.format.name == "mpegts" and len(c.streams.audio) == 1
+        assert sum(1 for _ in c.decode(video=0)) == 6
+    image = tmp_path / "still.png"
+    av.open(str(src)).decode(video=0).__next__().to_image().save(image)
+    assert main(["restore", str(image), "-", "--model", "identity", "--quiet"]) == 2
+    assert "standard output takes a video stream" in capsys.readouterr().err
+    assert not (Path.cwd() / "-").exists() and not (tmp_path / "-").exists()
