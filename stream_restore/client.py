@@ -38,6 +38,7 @@ from .v1 import restore_pb2 as pb
 from .v1 import restore_pb2_grpc as pb_grpc
 
 __all__ = [
+    "DEFAULT_PORT",
     "OUTPUT_CONTAINERS",
     "ChunkCollector",
     "RestoreClient",
@@ -47,16 +48,56 @@ __all__ = [
     "frame_messages",
     "join_frames",
     "remux_chunks",
+    "server_address",
     "source_chunks",
 ]
 
 CHUNK_BYTES = 64 * 1024
 OUTPUT_CONTAINERS = {".ts": "mpegts", ".m2ts": "mpegts", ".mkv": "matroska", ".mp4": "mp4", ".m4v": "mp4"}
 
-def error_from_rpc(error: grpc.RpcError) -> StreamRestoreError:
-    """The project's exception for a failed call (the server's message kept)."""
+DEFAULT_PORT = 50051  # what ``stream-restore serve`` listens on unless told otherwise
+
+
+def server_address(target: str) -> str:
+    """``HOST[:PORT]`` with the default port added (gRPC would otherwise try 443); a gRPC URI
+    (``dns:``, ``unix:``, ``ipv4:``...) or a bracketed IPv6 address with a port passes unchanged."""
+    target = target.strip()
+    if not target:
+        raise ConfigError("--server must be HOST[:PORT]")
+    if "://" in target:
+        raise ConfigError(f"--server takes HOST[:PORT], not a URL ({target})")
+    if target.startswith(("dns:", "unix:", "ipv4:", "ipv6:", "unix-abstract:", "vsock:")):
+        return target
+    if target.startswith("["):
+        return target if "]:" in target else f"{target}:{DEFAULT_PORT}"
+    if target.count(":") > 1:  # a bare IPv6 address
+        return f"[{target}]:{DEFAULT_PORT}"
+    host, sep, port = target.partition(":")
+    if sep and not port.isdigit():
+        raise ConfigError(f"--server {target}: the port must be a number")
+    return target if sep else f"{host}:{DEFAULT_PORT}"
+
+
+def error_from_rpc(error: grpc.RpcError, target: str | None = None) -> StreamRestoreError:
+    """The project's exception for a failed call (the server's message kept).
+
+    Failures to connect get a line that says what to check instead of gRPC's text.
+    """
     code = error.code() if hasattr(error, "code") else grpc.StatusCode.UNKNOWN
     details = error.details() if hasattr(error, "details") else str(error)
+    if code == grpc.StatusCode.UNAVAILABLE and target is not None:
+        text = details.lower()
+        if "refused" in text:
+            return ConfigError(
+                f"nothing is listening at {target} (is 'stream-restore serve' running there, on that port?)"
+            )
+        if "socket closed" in text or "connection reset" in text or "ssl" in text or "handshake" in text:
+            return ConfigError(
+                f"{target} closed the connection: it may need TLS (--tls, --tls-ca) or a client "
+                "certificate, or be no stream-restore server"
+            )
+        if "dns" in text or "resolv" in text or ("name" in text and "not known" in text):
+            return ConfigError(f"cannot resolve the server name in {target}")
     kind = error_for_status(code)
     return kind(f"server: {details} ({code.name})")
 
@@ -79,8 +120,13 @@ class ChunkCollector:
         return data
 
 
-def remux_chunks(source: str, *, container: str = "mpegts", input_format: str | None = None,
-                 options: dict[str, str] | None = None) -> Iterator[bytes]:
+def remux_chunks(
+    source: str,
+    *,
+    container: str = "mpegts",
+    input_format: str | None = None,
+    options: dict[str, str] | None = None,
+) -> Iterator[bytes]:
     """Demux ``source`` (file, URL or device) with PyAV and remux its packets into ``container``,
     yielding the bytes as each packet is muxed (live sources stream with packet latency)."""
     try:
@@ -155,8 +201,16 @@ def source_chunks(source: str | Path | BinaryIO, *, input_format: str | None = N
 # -- raw frames ------------------------------------------------------------------------------------------
 
 
-def frame_messages(data: bytes, fmt: int, width: int, height: int, pts: int, time_base: tuple[int, int],
-                   *, part_bytes: int = 4 * 1024 * 1024) -> list[pb.FramesRequest]:
+def frame_messages(
+    data: bytes,
+    fmt: int,
+    width: int,
+    height: int,
+    pts: int,
+    time_base: tuple[int, int],
+    *,
+    part_bytes: int = 4 * 1024 * 1024,
+) -> list[pb.FramesRequest]:
     """A raw frame as RestoreFrames requests, split into parts of at most ``part_bytes`` bytes."""
     parts = [data[i : i + part_bytes] for i in range(0, len(data), part_bytes)] or [b""]
     messages = []
@@ -197,8 +251,9 @@ class RestoreResult:
 ProgressCallback = Callable[[pb.Progress], None]
 
 
-def _take_response(response: pb.RestoreResponse, target: BinaryIO, result: RestoreResult,
-                   progress: ProgressCallback | None) -> None:
+def _take_response(
+    response: pb.RestoreResponse, target: BinaryIO, result: RestoreResult, progress: ProgressCallback | None
+) -> None:
     """Write an output chunk, or keep the header, progress or summary a Restore response carries."""
     kind = response.WhichOneof("kind")
     if kind == "chunk":
@@ -227,6 +282,17 @@ class RestoreClient:
         server_name: str | None = None,
         max_message_bytes: int = 8 * 1024 * 1024,
     ) -> None:
+        if (client_cert is None) != (client_key is None):
+            raise ConfigError("a client certificate and its key go together (--tls-cert and --tls-key)")
+        for pem, what in (
+            (tls_ca, "CA certificate"),
+            (client_cert, "client certificate"),
+            (client_key, "client key"),
+        ):
+            if pem is not None and b"-----BEGIN" not in pem:
+                raise ConfigError(f"the {what} is not PEM (no '-----BEGIN' line)")
+        target = server_address(target)
+        self.target = target
         options: list[tuple[str, object]] = [
             ("grpc.max_receive_message_length", max_message_bytes),
             ("grpc.max_send_message_length", max_message_bytes),
@@ -234,8 +300,9 @@ class RestoreClient:
         if server_name:
             options.append(("grpc.ssl_target_name_override", server_name))
         if tls or tls_ca is not None or client_cert is not None:
-            credentials = grpc.ssl_channel_credentials(root_certificates=tls_ca, private_key=client_key,
-                                                       certificate_chain=client_cert)
+            credentials = grpc.ssl_channel_credentials(
+                root_certificates=tls_ca, private_key=client_key, certificate_chain=client_cert
+            )
             self.channel = grpc.secure_channel(target, credentials, options=options)
         else:
             self.channel = grpc.insecure_channel(target, options=options)
@@ -253,8 +320,9 @@ class RestoreClient:
         self.close()
 
     # -- Restore --------------------------------------------------------------------------------------
-    def stream(self, config: pb.RestoreConfig, chunks: Iterable[bytes], *, timeout: float | None = None
-               ) -> grpc.Call:
+    def stream(
+        self, config: pb.RestoreConfig, chunks: Iterable[bytes], *, timeout: float | None = None
+    ) -> grpc.Call:
         """The raw bidirectional call: yields RestoreResponse messages (cancel() stops it)."""
         limit = self.max_message_bytes - 1024
 
@@ -311,7 +379,7 @@ class RestoreClient:
             discard()
             if failure:
                 raise failure[0] from None
-            raise error_from_rpc(exc) from None
+            raise error_from_rpc(exc, self.target) from None
         except BaseException:
             discard()
             raise
@@ -322,8 +390,9 @@ class RestoreClient:
         return result
 
     # -- other calls -------------------------------------------------------------------------------
-    def restore_frames(self, config: pb.FramesConfig, frames: Iterable[pb.FramesRequest],
-                       *, timeout: float | None = None) -> Iterator[pb.FramesResponse]:
+    def restore_frames(
+        self, config: pb.FramesConfig, frames: Iterable[pb.FramesRequest], *, timeout: float | None = None
+    ) -> Iterator[pb.FramesResponse]:
         """Raw RestoreFrames call; ``frames`` yields frame or reset requests (config is sent first)."""
 
         def requests() -> Iterator[pb.FramesRequest]:
@@ -333,10 +402,18 @@ class RestoreClient:
         try:
             yield from self.stub.RestoreFrames(requests(), timeout=timeout, metadata=self.metadata)
         except grpc.RpcError as exc:
-            raise error_from_rpc(exc) from None
+            raise error_from_rpc(exc, self.target) from None
 
-    def restore_image(self, image: bytes, model: str, *, output_format: str = "", quality: int = 0,
-                      tile_max_pixels: int = 0, timeout: float | None = None) -> pb.ImageResponse:
+    def restore_image(
+        self,
+        image: bytes,
+        model: str,
+        *,
+        output_format: str = "",
+        quality: int = 0,
+        tile_max_pixels: int = 0,
+        timeout: float | None = None,
+    ) -> pb.ImageResponse:
         request = pb.ImageRequest(
             image=image,
             model=pb.ModelOptions(model=model, tile_max_pixels=tile_max_pixels),
@@ -349,7 +426,7 @@ class RestoreClient:
             )
             return response
         except grpc.RpcError as exc:
-            raise error_from_rpc(exc) from None
+            raise error_from_rpc(exc, self.target) from None
 
     def list_models(self, *, timeout: float | None = 10.0) -> list[pb.ModelInfo]:
         try:
@@ -357,15 +434,16 @@ class RestoreClient:
                 self.stub.ListModels(pb.ListModelsRequest(), timeout=timeout, metadata=self.metadata).models
             )
         except grpc.RpcError as exc:
-            raise error_from_rpc(exc) from None
+            raise error_from_rpc(exc, self.target) from None
 
     def server_info(self, *, timeout: float | None = 10.0) -> pb.ServerInfo:
         try:
-            info: pb.ServerInfo = self.stub.GetServerInfo(pb.GetServerInfoRequest(), timeout=timeout,
-                                                          metadata=self.metadata)
+            info: pb.ServerInfo = self.stub.GetServerInfo(
+                pb.GetServerInfoRequest(), timeout=timeout, metadata=self.metadata
+            )
             return info
         except grpc.RpcError as exc:
-            raise error_from_rpc(exc) from None
+            raise error_from_rpc(exc, self.target) from None
 
 
 def _container_for_output(output: str | Path | BinaryIO) -> str:
@@ -373,8 +451,9 @@ def _container_for_output(output: str | Path | BinaryIO) -> str:
         return "mpegts"
     suffix = Path(output).suffix.lower()
     if suffix not in OUTPUT_CONTAINERS:
-        raise ConfigError(f"{output}: the output must be .ts, .mkv or .mp4 (streamable containers), or - for "
-                          "stdout")
+        raise ConfigError(
+            f"{output}: the output must be .ts, .mkv or .mp4 (streamable containers), or - for stdout"
+        )
     return OUTPUT_CONTAINERS[suffix]
 
 

@@ -139,3 +139,11 @@ def test_bearer_tokens(make_server, ts_clip: Path, tmp_path: Path) -> None:
             "stream_restore_errors_total", {"code": "UNAUTHENTICATED"}
         )
         assert metric == 6
+
+
+def test_a_plaintext_client_to_a_tls_server_is_told_what_to_check(make_server, pki: dict[str, bytes]) -> None:
+    from stream_restore.errors import ConfigError
+
+    with make_server(tls=TlsConfig(pki["server_cert"], pki["server_key"])) as running:
+        with running.client() as plaintext, pytest.raises(ConfigError, match="may need TLS"):
+            plaintext.list_models(timeout=5)
