@@ -26,6 +26,7 @@ def _compare(job_output: Path, local: Path) -> None:
             assert ours == theirs, kind
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("suffix", [".mkv", ".mp4"])
 def test_vfr_two_audio_tracks_and_subtitles_come_out_as_in_the_local_command(
     tmp_path: Path, suffix: str
@@ -41,6 +42,7 @@ def test_vfr_two_audio_tracks_and_subtitles_come_out_as_in_the_local_command(
     assert status.count("segment ") >= 3  # it really was segmented
 
 
+@pytest.mark.slow
 def test_ten_bit_colour_metadata_chapters_and_tags_survive(tmp_path: Path) -> None:
     clip = gop_clip(
         tmp_path / "ten.mkv",
