@@ -96,6 +96,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         # SVT-AV1 prints its banner and warnings straight to stderr (not through FFmpeg's log): errors
         # only unless -v. The one environment setting made here, at the edge.
         os.environ.setdefault("SVT_LOG", "3" if args.verbose else "1")
+        # gRPC's C core logs bind and TLS failures itself; we report them as one line (-v shows its log).
+        grpc_log = "DEBUG" if args.verbose > 1 else "ERROR" if args.verbose else "NONE"
+        os.environ.setdefault("GRPC_VERBOSITY", grpc_log)
         args.models_dir = args.models_dir or models_dir(os.environ)
         if args.command not in _OWN_REGISTRY:
             from .models.directory import load_directory

@@ -33,7 +33,7 @@ from ..v1 import jobs_pb2 as jobs_pb
 from ..v1 import jobs_pb2_grpc as jobs_grpc
 from ..v1 import restore_pb2 as pb
 from ..v1 import restore_pb2_grpc as pb_grpc
-from .config import ServerConfig
+from .config import ServerConfig, check_tls_files
 from .engines import EnginePool
 from .interceptors import AuthInterceptor, CallInterceptor
 from .jobs_call import JobsServicer
@@ -139,15 +139,19 @@ class RestoreServer:
             server,
         )
         address = config.address
-        if config.tls is not None:
-            credentials = grpc.ssl_server_credentials(
-                [(config.tls.private_key, config.tls.certificate)],
-                root_certificates=config.tls.client_ca,
-                require_client_auth=config.tls.client_ca is not None,
-            )
-            port: int = server.add_secure_port(address, credentials)
-        else:
-            port = server.add_insecure_port(address)
+        try:
+            if config.tls is not None:
+                check_tls_files(config.tls)
+                credentials = grpc.ssl_server_credentials(
+                    [(config.tls.private_key, config.tls.certificate)],
+                    root_certificates=config.tls.client_ca,
+                    require_client_auth=config.tls.client_ca is not None,
+                )
+                port: int = server.add_secure_port(address, credentials)
+            else:
+                port = server.add_insecure_port(address)
+        except RuntimeError:  # grpcio's "Failed to bind to address": the reason is only in its log
+            port = 0
         if port == 0:
             raise ConfigError(f"cannot listen on {address} (in use, or not a local address)")
         await server.start()

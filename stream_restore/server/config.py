@@ -16,7 +16,7 @@ from typing import Any
 from ..config import Limits
 from ..errors import ConfigError
 
-__all__ = ["ServerConfig", "TlsConfig", "load_config_file", "merge_config"]
+__all__ = ["ServerConfig", "TlsConfig", "check_tls_files", "load_config_file", "merge_config"]
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,30 @@ class TlsConfig:
     certificate: bytes
     private_key: bytes
     client_ca: bytes | None = None  # PEM roots; when set, clients must present a certificate
+
+
+def check_tls_files(tls: TlsConfig) -> None:
+    """Raise ConfigError unless the certificate, key and client CA load and the key fits the
+    certificate (gRPC would only log its reason and fail to bind)."""
+    import ssl
+    import tempfile
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    with tempfile.TemporaryDirectory(prefix="stream-restore-tls-") as folder:
+        cert, key = Path(folder) / "cert.pem", Path(folder) / "key.pem"
+        cert.write_bytes(tls.certificate)
+        key.write_bytes(tls.private_key)
+        try:
+            context.load_cert_chain(cert, key)
+        except (ssl.SSLError, ValueError) as exc:
+            raise ConfigError(
+                f"the TLS certificate and key do not load as a matching PEM pair ({exc})"
+            ) from None
+    if tls.client_ca is not None:
+        try:
+            context.load_verify_locations(cadata=tls.client_ca.decode("ascii", errors="replace"))
+        except (ssl.SSLError, ValueError) as exc:
+            raise ConfigError(f"the client CA is not a PEM certificate ({exc})") from None
 
 
 @dataclass(frozen=True)

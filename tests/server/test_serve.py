@@ -160,3 +160,38 @@ def test_serve_refuses_an_open_address_without_authentication(tmp_path: Path) ->
         parser.parse_args(["--allow-backend", "onnxruntime", "--engine-cache-dir", str(tmp_path)])
     )
     assert config.allowed_backends == ("onnxruntime",) and config.engine_cache_dir == str(tmp_path)
+
+
+def test_a_port_in_use_and_a_bad_certificate_are_one_line_exit_2(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        busy = subprocess.run([sys.executable, "-m", "stream_restore", "serve", "--port", str(port)],
+                              capture_output=True, text=True, timeout=120)
+    assert busy.returncode == 2
+    expected = f"stream-restore: error: cannot listen on 127.0.0.1:{port} (in use, or not a local address)\n"
+    assert busy.stderr == expected
+    bad = tmp_path / "bad.pem"
+    bad.write_text("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
+    tls = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "stream_restore",
+            "serve",
+            "--port",
+            "0",
+            "--tls-cert",
+            str(bad),
+            "--tls-key",
+            str(bad),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert tls.returncode == 2 and tls.stderr.count("\n") == 1
+    assert "TLS certificate and key do not load as a matching PEM pair" in tls.stderr
