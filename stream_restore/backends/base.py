@@ -14,14 +14,16 @@ number of streams.
 from __future__ import annotations
 
 import abc
+import importlib
 from dataclasses import dataclass
+from types import ModuleType
 
 import torch
 
 from ..errors import ConfigError, InputError
 from ..models.registry import ModelSpec
 
-__all__ = ["PRECISIONS", "Backend", "BackendOptions", "InferenceResult", "ShapeProfile"]
+__all__ = ["PRECISIONS", "Backend", "BackendOptions", "InferenceResult", "ShapeProfile", "require_module"]
 
 InferenceResult = tuple[torch.Tensor, "torch.Tensor | None"]
 
@@ -197,3 +199,11 @@ class Backend(abc.ABC):
 
     def _close(self) -> None:  # noqa: B027  (optional hook, deliberately not abstract)
         """Release resources; the default has nothing to release."""
+
+
+def require_module(name: str, extra: str, what: str) -> ModuleType:
+    """Import an optional dependency, or raise ConfigError saying which extra installs it."""
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        raise ConfigError(f"{what} needs the {name} package: pip install 'stream-restore[{extra}]'") from None

@@ -34,6 +34,7 @@ from torch import nn
 from ..errors import ConfigError, OutputError, StreamRestoreError
 from ..files import atomic_path
 from ..models.registry import ModelSpec
+from .base import require_module
 
 __all__ = [
     "FRAMES",
@@ -292,6 +293,7 @@ def export_onnx(
     out = Path(path)
     if out.exists() and out.is_dir():
         raise OutputError(f"{out} is a directory, not an ONNX file name")
+    require_module("onnx", "onnx", "ONNX export")
     module = (module if module is not None else spec.build(pretrained=True)).eval()
     wrapped = EngineModule(spec, module, compute_dtype).eval()
     digest = weights_hash(module)

@@ -17,7 +17,7 @@ import torch
 
 from ..errors import ConfigError, InputError
 from ..models.registry import ModelSpec
-from .base import Backend, BackendOptions, InferenceResult
+from .base import Backend, BackendOptions, InferenceResult, require_module
 from .export import FRAMES, OUTPUT, STATE, STATE_OUT, cached_export, min_input_side, pad_input, padded_size
 
 __all__ = ["OnnxRuntimeBackend", "available_providers", "select_providers"]
@@ -75,7 +75,7 @@ class OnnxRuntimeBackend(Backend):
         self._lock = threading.Lock()  # I/O bindings are per call; the lock guards the stream handle
 
     def _load(self) -> None:
-        import onnxruntime as ort
+        ort = require_module("onnxruntime", "onnx", "the onnxruntime backend")
 
         available = list(ort.get_available_providers())
         if self.options.ort_providers is not None:
