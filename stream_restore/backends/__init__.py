@@ -28,10 +28,26 @@ __all__ = [
     "TorchBackend",
     "check_device",
     "create_backend",
+    "installed_backends",
     "resolve_device",
 ]
 
 BACKENDS = ("auto", "torch", "onnxruntime", "tensorrt")
+
+
+def installed_backends() -> set[str]:
+    """The backends this installation can run: torch and auto always, onnxruntime when the package
+    is installed, tensorrt when TensorRT imports and CUDA is usable."""
+    import importlib.util
+
+    from .tensorrt_backend import tensorrt_available
+
+    found = {"auto", "torch"}
+    if importlib.util.find_spec("onnxruntime") is not None:
+        found.add("onnxruntime")
+    if tensorrt_available():
+        found.add("tensorrt")
+    return found
 
 
 def resolve_device(device: str) -> str:

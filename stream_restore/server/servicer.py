@@ -14,6 +14,7 @@ import grpc.aio
 import torch
 
 from .. import __version__
+from ..backends import installed_backends
 from ..models.registry import list_specs
 from ..v1 import restore_pb2 as pb
 from ..v1 import restore_pb2_grpc as pb_grpc
@@ -91,7 +92,7 @@ class RestorerServicer(pb_grpc.RestorerServicer):
         )
         return pb.ServerInfo(
             version=__version__,
-            backends=sorted(self.state.engines.allowed),
+            backends=sorted(self.state.engines.allowed & installed_backends()),
             devices=devices,
             engines=[
                 pb.LoadedEngine(model=e.model, backend=e.backend, device=e.device)

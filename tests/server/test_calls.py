@@ -196,3 +196,11 @@ def test_reset_between_two_clips_equals_two_separate_calls(server: Running) -> N
     assert len(with_reset) == 10
     assert with_reset == alone_a + alone_b
     assert without_reset[5:] != alone_b  # the test can tell a reset from none
+
+
+def test_server_info_lists_only_backends_this_installation_can_run(make_server) -> None:
+    from stream_restore.backends import installed_backends
+
+    with make_server(allowed_backends=("tensorrt", "onnxruntime")) as running, running.client() as client:
+        info = client.server_info()
+    assert set(info.backends) == {"torch", "tensorrt", "onnxruntime"} & installed_backends()
