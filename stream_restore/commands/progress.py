@@ -6,6 +6,7 @@ Torch-free: it takes anything shaped like the pipeline's ``Progress`` (or the fo
 
 from __future__ import annotations
 
+import shutil
 import sys
 import time
 from typing import Protocol, TextIO
@@ -59,7 +60,10 @@ class ProgressLine:
                     f" | ETA {_clock(left)}")
         else:
             text = f"{self.label} {done} frames | {fps:6.2f} fps | {_clock(elapsed)}"
-        self.stream.write("\r" + text[:120].ljust(80))
+        # Cut to the terminal's width (a wrapped line would start a new one per update) and clear
+        # what a longer previous line left, instead of padding to a fixed width.
+        width = shutil.get_terminal_size((80, 24)).columns
+        self.stream.write("\r" + text[: max(width - 1, 10)] + "\x1b[K")
         self.stream.flush()
         self._drawn = True
 

@@ -1,0 +1,27 @@
+"""The progress line fits the terminal: no wrapping (a new line per update), no fixed padding."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from stream_restore.commands.progress import ProgressLine
+
+
+@pytest.mark.parametrize("columns", [40, 200])
+def test_the_progress_line_is_cut_to_the_terminal_width(
+    monkeypatch: pytest.MonkeyPatch, columns: int
+) -> None:
+    monkeypatch.setenv("COLUMNS", str(columns))
+    out = io.StringIO()
+    line = ProgressLine("restoring", enabled=True, stream=out, hz=1e9)
+    line.show(120, 1000, 3.0, 40.0)
+    line.show(240, 1000, 6.0, 40.0)
+    line.finish()
+    updates = out.getvalue().rstrip("\n").split("\r")[1:]
+    assert len(updates) == 2
+    for update in updates:
+        text = update.removesuffix("\x1b[K")
+        assert len(text) <= columns - 1 and text.startswith("restoring")
+    assert updates[1].startswith("restoring 240/1000")
