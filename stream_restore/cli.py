@@ -66,6 +66,8 @@ def _build_parser(selected: str | None) -> argparse.ArgumentParser:
     sub.required = True
     for name, module_name, help_text in _SUBCOMMANDS:
         command = sub.add_parser(name, help=help_text, description=help_text)
+        command.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS,
+                             help="more log output (-vv: debug)")
         if name not in _NO_MODELS:  # also after the subcommand, where users look for it
             command.add_argument("--models-dir", type=Path, default=argparse.SUPPRESS,
                                  help="folder of added models (see stream-restore --help)")

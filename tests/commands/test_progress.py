@@ -1,4 +1,4 @@
-"""The progress line fits the terminal: no wrapping (a new line per update), no fixed padding."""
+"""The terminal side of the CLI: the progress line fits the terminal; -v works after the subcommand."""
 
 from __future__ import annotations
 
@@ -25,3 +25,12 @@ def test_the_progress_line_is_cut_to_the_terminal_width(
         text = update.removesuffix("\x1b[K")
         assert len(text) <= columns - 1 and text.startswith("restoring")
     assert updates[1].startswith("restoring 240/1000")
+
+
+def test_verbose_works_before_and_after_the_subcommand() -> None:
+    from stream_restore.cli import _build_parser
+
+    parser = _build_parser("restore")
+    assert parser.parse_args(["restore", "a", "b", "-vv"]).verbose == 2
+    assert parser.parse_args(["-v", "restore", "a", "b"]).verbose == 1
+    assert parser.parse_args(["restore", "a", "b"]).verbose == 0
