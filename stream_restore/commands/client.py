@@ -29,6 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bitrate", help="target bitrate, e.g. 8M")
     parser.add_argument("--preset", default="", help="encoder speed preset")
     parser.add_argument("--tune", default="", help="encoder tuning, e.g. zerolatency")
+    parser.add_argument("--gop", type=int, default=0,
+                        help="keyframe interval in frames (a fragmented MP4 output arrives a GOP at a time)")
     parser.add_argument("--input-format", help="input demuxer or device format (e.g. v4l2, mpegts)")
     parser.add_argument("--low-latency", action="store_true", help="live mode: minimal buffering on the "
                                                                    "server")
@@ -65,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
         token = lines[0] if lines else None
     config = pb.RestoreConfig(
         model=pb.ModelOptions(model=args.model, backend=args.backend, tile_max_pixels=args.tile_max_pixels),
-        output=pb.OutputOptions(codec=args.codec, preset=args.preset, tune=args.tune,
+        output=pb.OutputOptions(codec=args.codec, preset=args.preset, tune=args.tune, gop=args.gop,
                                 bitrate=parse_bitrate(args.bitrate) if args.bitrate else 0),
         low_latency=args.low_latency,
     )

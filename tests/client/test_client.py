@@ -72,3 +72,14 @@ def test_an_input_the_client_cannot_read_is_an_input_error_not_unknown(address: 
         client.restore(damaged, tmp_path / "out.mkv", model="identity", timeout=60)
     assert not str(caught.value).startswith("server:")
     assert not (tmp_path / "out.mkv").exists() and not list(tmp_path.glob(".out*"))
+
+
+def test_client_gop_sets_the_keyframe_interval(address: str, tmp_path: Path) -> None:
+    import av
+
+    source = make_clip(tmp_path / "in.ts", ClipSpec(frames=12))
+    out = tmp_path / "out.ts"
+    assert main(["client", str(source), str(out), "--server", address, "-m", "identity", "--gop", "4", "-q"]) == 0
+    with av.open(str(out)) as container:
+        keys = [p.is_keyframe for p in container.demux(video=0) if p.size]
+    assert keys.count(True) >= 3 and keys[:5] == [True, False, False, False, True]
