@@ -141,9 +141,27 @@ def test_bearer_tokens(make_server, ts_clip: Path, tmp_path: Path) -> None:
         assert metric == 6
 
 
-def test_a_plaintext_client_to_a_tls_server_is_told_what_to_check(make_server, pki: dict[str, bytes]) -> None:
+def test_a_plaintext_client_to_a_tls_server_is_told_what_to_check(
+    make_server, pki: dict[str, bytes]
+) -> None:
     from stream_restore.errors import ConfigError
 
     with make_server(tls=TlsConfig(pki["server_cert"], pki["server_key"])) as running:
         with running.client() as plaintext, pytest.raises(ConfigError, match="may need TLS"):
             plaintext.list_models(timeout=5)
+
+
+def test_the_container_health_check_speaks_plaintext_and_tls(
+    make_server, pki: dict[str, bytes], tmp_path
+) -> None:
+    from stream_restore.server.healthcheck import check, main
+
+    with make_server() as running:
+        assert check(running.server.port) and main(["--port", str(running.server.port)]) == 0
+    ca = tmp_path / "ca.pem"
+    ca.write_bytes(pki["ca"])
+    with make_server(tls=TlsConfig(pki["server_cert"], pki["server_key"])) as running:
+        port = running.server.port
+        assert not check(port, timeout=2)  # plaintext to a TLS server: unhealthy, as before the fix
+        assert main(["--port", str(port), "--ca", str(ca)]) == 0
+    assert main(["--port", str(port), "--ca", str(ca)]) == 1  # stopped
