@@ -41,13 +41,23 @@ from stream_restore.pipeline import RestoreJob, restore
 REAL = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "video" / "butterfly.mp4"
 
 
-def write_clip(path: Path, *, width: int, height: int, frames: int, fps: int, gop: int,
-               source: Path | None = None) -> Path:
+def write_clip(
+    path: Path, *, width: int, height: int, frames: int, fps: int, gop: int, source: Path | None = None
+) -> Path:
     """The sample pattern (or ``source`` scaled down) as H.264 with a keyframe every ``gop`` frames."""
     with av.open(str(path), "w") as out:
-        video = out.add_stream("libx264", rate=fps, options={"preset": "veryfast", "crf": "18", "threads": "1",
-                                                             "g": str(gop), "keyint_min": str(gop),
-                                                             "sc_threshold": "0"})
+        video = out.add_stream(
+            "libx264",
+            rate=fps,
+            options={
+                "preset": "veryfast",
+                "crf": "18",
+                "threads": "1",
+                "g": str(gop),
+                "keyint_min": str(gop),
+                "sc_threshold": "0",
+            },
+        )
         video.width, video.height, video.pix_fmt = width, height, "yuv420p"
         images = _frames(source, width, height, frames)
         for i, image in enumerate(images):
@@ -71,31 +81,47 @@ def _frames(source: Path | None, width: int, height: int, frames: int) -> list[n
 
 
 def _job(model: str, codec: str | None = None, preset: str | None = "ultrafast") -> RestoreJob:
-    return RestoreJob(model=model, backend="torch", encode=EncodeOptions(codec=codec, preset=preset),
-                      pipeline=PipelineOptions(compile_colour="off"))
+    return RestoreJob(
+        model=model,
+        backend="torch",
+        encode=EncodeOptions(codec=codec, preset=preset),
+        pipeline=PipelineOptions(compile_colour="off"),
+    )
 
 
 def overhead(args: argparse.Namespace) -> None:
     work = Path(tempfile.mkdtemp(prefix="jobs-bench-"))
     try:
         frames = int(args.seconds * args.fps)
-        clip = write_clip(work / "clip.mp4", width=args.width, height=args.height, frames=frames, fps=args.fps,
-                          gop=args.fps * 2)
+        clip = write_clip(
+            work / "clip.mp4",
+            width=args.width,
+            height=args.height,
+            frames=frames,
+            fps=args.fps,
+            gop=args.fps * 2,
+        )
         job = _job(args.model)
         t0 = time.perf_counter()
         restore(clip, work / "sequential.mp4", job)
         sequential = time.perf_counter() - t0
         store = Store(work / "state")
         t0 = time.perf_counter()
-        (job_id,) = submit(store, expand_inputs([str(clip)], work / "out"), job, segment_seconds=args.segment_seconds)
+        (job_id,) = submit(
+            store, expand_inputs([str(clip)], work / "out"), job, segment_seconds=args.segment_seconds
+        )
         planned = time.perf_counter() - t0
         Worker(store).run()
         segmented = time.perf_counter() - t0
         segments = len(store.segments(job_id))
-        print(f"clip {args.width}x{args.height} {frames} frames ({args.seconds:g} s), model {args.model}, "
-              f"{segments} segments of {args.segment_seconds:g} s")
+        print(
+            f"clip {args.width}x{args.height} {frames} frames ({args.seconds:g} s), model {args.model}, "
+            f"{segments} segments of {args.segment_seconds:g} s"
+        )
         print(f"sequential restore: {sequential:.2f} s ({frames / sequential:.1f} fps)")
-        print(f"segmented job:      {segmented:.2f} s ({frames / segmented:.1f} fps; planning {planned:.2f} s)")
+        print(
+            f"segmented job:      {segmented:.2f} s ({frames / segmented:.1f} fps; planning {planned:.2f} s)"
+        )
         print(f"overhead: {100 * (segmented / sequential - 1):+.1f}%")
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -118,19 +144,31 @@ def _flicker(a: np.ndarray, b: np.ndarray) -> float:
 def warmup(args: argparse.Namespace) -> None:
     work = Path(tempfile.mkdtemp(prefix="jobs-warmup-"))
     try:
-        clip = write_clip(work / "clip.mp4", width=args.width, height=args.height, frames=args.frames, fps=30,
-                          gop=args.gop, source=None if args.synthetic else REAL)
+        clip = write_clip(
+            work / "clip.mp4",
+            width=args.width,
+            height=args.height,
+            frames=args.frames,
+            fps=30,
+            gop=args.gop,
+            source=None if args.synthetic else REAL,
+        )
         spec = get_spec(args.model)
-        job = replace(_job(args.model, "ffv1", None), pipeline=PipelineOptions(compile_colour="off",
-                                                                               scene_detection=False))
+        job = replace(
+            _job(args.model, "ffv1", None),
+            pipeline=PipelineOptions(compile_colour="off", scene_detection=False),
+        )
         restore(clip, work / "sequential.mkv", job)
         reference = _decode(work / "sequential.mkv")
         index = index_video(clip)
         engine = create_backend(spec, job.backend, job.backend_options)
         engine.load()
-        print(f"{args.model}: {args.width}x{args.height}, {args.frames} frames of "
-              f"{'the sample pattern' if args.synthetic else REAL.name}, segments of {args.segment_seconds:g} s; "
-              f"PSNR (dB) of each segment's first {args.span} frames against the sequential run")
+        print(
+            f"{args.model}: {args.width}x{args.height}, {args.frames} frames of "
+            f"{'the sample pattern' if args.synthetic else REAL.name}, "
+            f"segments of {args.segment_seconds:g} s; "
+            f"PSNR (dB) of each segment's first {args.span} frames against the sequential run"
+        )
         print("W   min PSNR  mean PSNR  boundary flicker / sequential")
         for w in [int(x) for x in args.warmups.split(",")]:
             plan = plan_segments(index, spec, segment_seconds=args.segment_seconds, warmup=w)
@@ -155,25 +193,33 @@ def workers(args: argparse.Namespace) -> None:
     work = Path(tempfile.mkdtemp(prefix="jobs-workers-"))
     try:
         frames = int(args.seconds * args.fps)
-        clip = write_clip(work / "clip.mp4", width=args.width, height=args.height, frames=frames, fps=args.fps,
-                          gop=args.fps)
+        clip = write_clip(
+            work / "clip.mp4", width=args.width, height=args.height, frames=frames, fps=args.fps, gop=args.fps
+        )
         for count in (1, 2):
             store = Store(work / f"state{count}")
-            ids = submit(store, expand_inputs([str(clip)], work / f"out{count}"), _job(args.model),
-                         segment_seconds=args.segment_seconds)
-            options = ExecutorOptions(work / f"state{count}", devices=("cpu",) * count,
-                                      threads=args.threads)
+            ids = submit(
+                store,
+                expand_inputs([str(clip)], work / f"out{count}"),
+                _job(args.model),
+                segment_seconds=args.segment_seconds,
+            )
+            options = ExecutorOptions(work / f"state{count}", devices=("cpu",) * count, threads=args.threads)
             t0 = time.perf_counter()
             LocalExecutor(options).run(store, ids)
             took = time.perf_counter() - t0
-            print(f"{count} worker(s): {took:.2f} s ({frames / took:.1f} fps), "
-                  f"{len(store.segments(ids[0]))} segments, {store.job(ids[0]).state}")
+            print(
+                f"{count} worker(s): {took:.2f} s ({frames / took:.1f} fps), "
+                f"{len(store.segments(ids[0]))} segments, {store.job(ids[0]).state}"
+            )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="what", required=True)
     o = sub.add_parser("overhead")
     o.add_argument("--seconds", type=float, default=180.0)
@@ -190,7 +236,11 @@ def main(argv: list[str] | None = None) -> int:
     k.add_argument("--seconds", type=float, default=40.0)
     k.add_argument("--segment-seconds", type=float, default=5.0)
     k.add_argument("--threads", type=int, help="torch threads per worker")
-    for p, model, size in ((o, "bicubic-x2", (320, 180)), (w, None, (192, 108)), (k, "sr-fast-x2", (320, 180))):
+    for p, model, size in (
+        (o, "bicubic-x2", (320, 180)),
+        (w, None, (192, 108)),
+        (k, "sr-fast-x2", (320, 180)),
+    ):
         if model:
             p.add_argument("--model", default=model)
         p.add_argument("--width", type=int, default=size[0])

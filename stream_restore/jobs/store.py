@@ -339,7 +339,8 @@ class Store:
         query = (
             "SELECT j.id, j.input, j.output, j.options, j.plan_digest, j.time_base, j.frames, j.state, "
             "j.error, j.created, j.updated, COUNT(s.idx), SUM(s.state = 'done'), SUM(s.state = 'failed'), "
-            "COALESCE(SUM(CASE WHEN s.state = 'done' THEN s.frames ELSE MIN(s.frames_done, s.frames) END), 0), "
+            "COALESCE(SUM(CASE WHEN s.state = 'done' THEN s.frames "
+            "ELSE MIN(s.frames_done, s.frames) END), 0), "
             "COALESCE(SUM(s.seconds), 0), SUM(s.state = 'leased') "
             f"FROM jobs j LEFT JOIN segments s ON s.job_id = j.id {where} GROUP BY j.id "
             "ORDER BY j.created LIMIT ?"

@@ -27,7 +27,7 @@ from ..pipeline.stages import Progress
 from .assembly import assemble_job
 from .options import job_from_json
 from .segment import SegmentResult, run_segment
-from .store import JobState, Lease, SegmentPlanRow, SegmentState, Store, worker_name
+from .store import JobState, Lease, SegmentPlanRow, Store, worker_name
 
 __all__ = ["SegmentTask", "Worker", "failure_kind", "segment_task"]
 
@@ -240,7 +240,3 @@ class Worker:
                 log.warning("job %s: assembly failed: %s", candidate, exc)
                 self.store.set_job_state(candidate, JobState.FAILED, f"assembly: {exc}")
 
-
-def pending(store: Store, job_id: str) -> int:
-    """Segments of a job not done yet."""
-    return sum(1 for s in store.segments(job_id) if s.state is not SegmentState.DONE)
