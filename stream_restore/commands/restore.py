@@ -64,6 +64,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                       "starts at 0)")
     part.add_argument("--duration", help="restore this long: seconds or [HH:]MM:SS")
     part.add_argument("--frames", type=int, help="restore at most this many frames")
+    part.add_argument("--compare", type=Path, metavar="FILE.png",
+                      help="also write a before/after image: the input upscaled by bicubic | restored")
+    part.add_argument("--compare-at", default="0", metavar="T",
+                      help="time in the output of the frame --compare shows (default its first frame)")
     add_restore_options(parser)
 
 
@@ -169,6 +173,9 @@ def run(args: argparse.Namespace) -> int:
     elif args.output_format:
         raise ConfigError("--output-format is for standard output (-); a file's extension picks its "
                           "container")
+    compare_at = parse_seconds(args.compare_at, "--compare-at") if args.compare else 0.0
+    if args.compare is not None and (args.output == "-" or args.compare.suffix.lower() != ".png"):
+        raise ConfigError("--compare writes a .png beside an output file (not standard output)")
     show = not args.quiet and sys.stderr.isatty()
     bar = ProgressLine("restoring", enabled=show)
     try:
@@ -177,6 +184,19 @@ def run(args: argparse.Namespace) -> int:
                             output_format=output_format, progress=bar)
     finally:
         bar.finish()
+    if args.compare is not None:
+        from ..media.compare import write_comparison
+
+        write_comparison(
+            Path(args.input),
+            Path(args.output),
+            args.compare,
+            labels=("input, bicubic", args.model),
+            seconds=job.pipeline.start + compare_at,
+            restored_seconds=compare_at,
+        )
+        if not args.quiet:
+            sys.stderr.write(f"before/after -> {args.compare}\n")
     if not args.quiet:
         shares = stats.shares()
         sys.stderr.write(
