@@ -27,7 +27,7 @@ def test_the_halves_are_the_upscaled_input_and_the_output_with_labels() -> None:
     picture = side_by_side(before, after, ("input", "model"), reference=after)
     assert picture.shape == (60, 2 * 80 + 8, 3)
     assert (picture[-1, :80] == 200).all() and (picture[-1, 88:] == (0, 255, 0)).all()
-    assert (picture[3:8, 2:6] == 0).all()  # the label's box drawn over the image
+    assert (picture[5:8, 2:6] == 0).all()  # the label's box drawn over the image
 
 
 def test_restore_compare_writes_the_image_of_the_chosen_frame(tmp_path: Path) -> None:
