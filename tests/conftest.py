@@ -17,11 +17,12 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """The user's own model directory stays out of the tests: commands see an empty one."""
+    """The user's own model directory and caches stay out of the tests: commands see empty ones."""
     import os
     import tempfile
 
     os.environ["STREAM_RESTORE_MODELS_DIR"] = tempfile.mkdtemp(prefix="stream-restore-test-models-")
+    os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="stream-restore-test-cache-")  # engines, timings
 
 
 def pattern(index: int, width: int, height: int) -> np.ndarray:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import signal
 import sys
 import threading
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, BinaryIO
 from ..config import EncodeOptions, Limits, PipelineOptions
 from ..errors import ConfigError
 from ..option_values import DEFAULT_MODEL, parse_bitrate, parse_seconds, parse_size
+from ..paths import cache_dir as user_cache_dir
 from .progress import ProgressLine
 
 if TYPE_CHECKING:
@@ -96,8 +98,9 @@ def add_restore_options(parser: argparse.ArgumentParser) -> None:
                            help="split frames larger than this many input pixels into overlapping tiles")
     run_group.add_argument("--tile-overlap", type=int, help="pixels shared by neighbouring tiles (default "
                                                             "from the model)")
-    run_group.add_argument("--cache-dir", default="engines/cache",
-                           help="ONNX exports, TensorRT engines and backend timings (default engines/cache)")
+    run_group.add_argument("--cache-dir", default=None,
+                           help="ONNX exports, TensorRT engines and backend timings (default: the user cache "
+                                "folder's engines/, e.g. ~/.cache/stream-restore/engines)")
     run_group.add_argument("--no-scene-detect", action="store_true", help="never reset recurrent state on "
                                                                           "cuts")
     run_group.add_argument("--compile-colour", choices=("auto", "on", "off"), default="auto",
@@ -130,7 +133,7 @@ def build_job(args: argparse.Namespace) -> RestoreJob:
             precision=args.precision,
             threads=args.threads,
             compile=args.compile,
-            cache_dir=args.cache_dir,
+            cache_dir=args.cache_dir or str(user_cache_dir(os.environ) / "engines"),
             tile_max_pixels=args.tile_max_pixels,
             tile_overlap=args.tile_overlap,
         ),

@@ -1,4 +1,4 @@
-"""The terminal side of the CLI: the progress line fits the terminal; -v works after the subcommand."""
+"""The terminal side of the CLI: progress line width, -v after the subcommand, default folders."""
 
 from __future__ import annotations
 
@@ -34,3 +34,14 @@ def test_verbose_works_before_and_after_the_subcommand() -> None:
     assert parser.parse_args(["restore", "a", "b", "-vv"]).verbose == 2
     assert parser.parse_args(["-v", "restore", "a", "b"]).verbose == 1
     assert parser.parse_args(["restore", "a", "b"]).verbose == 0
+
+
+def test_the_engine_cache_defaults_to_the_user_cache_folder_not_the_current_one(
+    monkeypatch, tmp_path
+) -> None:
+    from stream_restore.cli import _build_parser
+    from stream_restore.commands.restore import build_job
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    args = _build_parser("restore").parse_args(["restore", "in.mp4", "out.mp4"])
+    assert build_job(args).backend_options.cache_dir == str(tmp_path / "cache" / "stream-restore" / "engines")
