@@ -21,7 +21,7 @@ from pathlib import Path
 from ..backends import Backend
 from ..errors import InputError
 from ..files import discard, temporary_sibling
-from ..frames import Frame, StreamInfo
+from ..frames import Frame
 from ..media.codecs import resolve_encoder
 from ..media.encode import VideoWriter
 from ..media.segments import SeekingReader
@@ -89,13 +89,13 @@ class _SegmentSource:
 class _SegmentSink:
     """Encodes the frames the segment owns; the rest (warm-up, look-ahead) are dropped."""
 
-    def __init__(self, writer: VideoWriter, info: StreamInfo, plan: SegmentPlanRow) -> None:
-        self.writer, self.info, self.plan = writer, info, plan
+    def __init__(self, writer: VideoWriter, plan: SegmentPlanRow) -> None:
+        self.writer, self.plan = writer, plan
         self.written = 0
 
     def write(self, frame: Frame) -> None:
         if frame.pts is not None and self.plan.first_pts <= frame.pts <= self.plan.last_pts:
-            self.writer.write(frame, self.info)
+            self.writer.write(frame)
             self.written += 1
 
     def write_packet(self, packet: object) -> None:
@@ -174,6 +174,7 @@ def _run_once(
         temporary = temporary_sibling(output)
         writer = VideoWriter(
             temporary,
+            info.with_size(info.width * spec.scale, info.height * spec.scale),
             container=container,
             encode=job.encode,
             name=str(output),
@@ -181,7 +182,7 @@ def _run_once(
             settings=settings,
         )
         writer.compile_colour_after = compile_colour_after(job.pipeline, compiled)
-        sink = _SegmentSink(writer, info.with_size(info.width * spec.scale, info.height * spec.scale), plan)
+        sink = _SegmentSink(writer, plan)
         source = _SegmentSource(reader, plan, spec.future_frames)
         stats = drive(
             source, sink, engine, job, name=f"{input} segment {plan.index}", progress=progress, cancel=cancel

@@ -90,6 +90,7 @@ class VideoWriter:
     def __init__(
         self,
         target: Path | BinaryIO,
+        info: StreamInfo,
         *,
         container: str,
         encode: EncodeOptions,
@@ -99,7 +100,10 @@ class VideoWriter:
         compiled_colour: bool = False,
         settings: EncoderSettings | None = None,
     ) -> None:
-        """``settings``: the encoder already resolved by the caller (resolved here otherwise)."""
+        """``info`` describes the output video stream (size, colour, timing), once for the stream;
+        ``settings``: the encoder already resolved by the caller (resolved here otherwise). The
+        writer is a pipeline frame sink: ``write``, ``write_packet``, ``close``, ``abort``."""
+        self.info = info
         self.name = name or (str(target) if isinstance(target, Path) else "output stream")
         self._resolved = settings
         self.compiled_colour = compiled_colour  # media.kernels for RGB -> YUV
@@ -222,10 +226,10 @@ class VideoWriter:
         self._warnings.add(message)
 
     # -- writing -----------------------------------------------------------------------------
-    def write(self, frame: Frame, info: StreamInfo) -> None:
-        """Encode one restored frame. ``info`` describes the output stream (size, colour, timing)."""
+    def write(self, frame: Frame) -> None:
+        """Encode one restored frame (the stream opens at the first, as ``info`` describes it)."""
         if self._video is None:
-            self._open(info)
+            self._open(self.info)
             negative = self.container_format in ("mp4", "mov") and frame.pts is not None and frame.pts < 0
             if frame.pts is not None and (negative or self.start_at_zero):
                 self._shift = -frame.pts * Fraction(frame.time_base)
@@ -252,8 +256,10 @@ class VideoWriter:
             raise output_error(self.name, exc) from None
         self.frames_written += 1
 
-    def write_packet(self, packet: av.Packet[Stream]) -> None:
-        """Copy (or re-encode) one packet of an audio or subtitle stream."""
+    def write_packet(self, packet: object) -> None:
+        """Copy (or re-encode) one packet of an audio or subtitle stream (a reader's ``av.Packet``)."""
+        if not isinstance(packet, av.Packet):
+            raise TypeError(f"write_packet takes the reader's av.Packet, not {type(packet).__name__}")
         if self._video is None:
             self._held.append(packet)
             return
@@ -268,8 +274,11 @@ class VideoWriter:
             packet.dts = _shifted(packet.dts, packet.time_base, self._shift)
             stamp = packet.dts if packet.dts is not None else packet.pts
             if stamp is not None and stamp < 0:  # before the first video frame, which is now 0 s
-                self._drop(copied, f"{copied.source.type} stream #{copied.source.index}: packets before the "
-                                   "first video frame were left out")
+                self._drop(
+                    copied,
+                    f"{copied.source.type} stream #{copied.source.index}: packets before the "
+                    "first video frame were left out",
+                )
                 return
         try:
             if not copied.transcode:
@@ -285,18 +294,24 @@ class VideoWriter:
             try:
                 frames = decoder.decode(packet)
             except av.FFmpegError:  # a damaged audio packet: skipped, as the reader skips video ones
-                self._drop(copied, f"damaged packets of {copied.source.type} stream #{copied.source.index} "
-                                   "were skipped")
+                self._drop(
+                    copied,
+                    f"damaged packets of {copied.source.type} stream #{copied.source.index} were skipped",
+                )
                 return
             for frame in frames:
                 for resampled in copied.resampler.resample(frame):
                     self._out.mux(target.encode(resampled))
         except av.ArgumentError:  # the muxer refused the packet (its timestamps): dropped like those above
-            self._drop(copied, f"{copied.source.type} stream #{copied.source.index}: dropped packets the "
-                               f"{self.container_format} muxer refuses (damaged timestamps)")
+            self._drop(
+                copied,
+                f"{copied.source.type} stream #{copied.source.index}: dropped packets the "
+                f"{self.container_format} muxer refuses (damaged timestamps)",
+            )
         except av.FFmpegError as exc:  # copied data is the input's: a fault in it is an input error
-            raise input_error(f"{self.name}: {copied.source.type} stream #{copied.source.index} of the input",
-                              exc) from None
+            raise input_error(
+                f"{self.name}: {copied.source.type} stream #{copied.source.index} of the input", exc
+            ) from None
 
     def _drop(self, copied: _CopiedStream, warning: str) -> None:
         if not copied.dropped:
@@ -312,9 +327,11 @@ class VideoWriter:
             return False
         if last is not None and (dts < last or (dts == last and copied.source.type == "audio")):
             if not copied.dropped:
-                self._warn(f"{copied.source.type} stream #{copied.source.index}: dropped packets whose "
-                           "timestamps "
-                           f"go backwards ({dts} after {last}; damaged or concatenated input)")
+                self._warn(
+                    f"{copied.source.type} stream #{copied.source.index}: dropped packets whose "
+                    "timestamps "
+                    f"go backwards ({dts} after {last}; damaged or concatenated input)"
+                )
             copied.dropped += 1
             return True
         copied.last_dts = dts
@@ -353,8 +370,11 @@ class VideoWriter:
         interleaver flushes) once the options were checked up front: the input's timestamps, stream
         parameters or packets (a timeline jumping 1,000 hours ahead, an empty AAC frame) cannot be
         written."""
-        return input_error(f"{self.name}: the muxer refuses the input's timestamps, stream parameters or "
-                           "packets (damaged input)", exc)
+        return input_error(
+            f"{self.name}: the muxer refuses the input's timestamps, stream parameters or "
+            "packets (damaged input)",
+            exc,
+        )
 
     def abort(self) -> None:
         """Release the container without finishing it (the caller discards the output)."""

@@ -38,26 +38,6 @@ log = logging.getLogger(__name__)
 # -- sinks -------------------------------------------------------------------------------------------
 
 
-class _VideoSink:
-    """Adapts :class:`VideoWriter` to the runner, with the output stream described once."""
-
-    def __init__(self, writer: VideoWriter, output_info: StreamInfo) -> None:
-        self.writer = writer
-        self.info = output_info
-
-    def write(self, frame: Frame) -> None:
-        self.writer.write(frame, self.info)
-
-    def write_packet(self, packet: object) -> None:
-        self.writer.write_packet(packet)  # type: ignore[arg-type]
-
-    def close(self) -> None:
-        self.writer.close()
-
-    def abort(self) -> None:
-        self.writer.abort()
-
-
 class _ImageSink:
     """Writes frames as image files: one named image, or a folder of PNGs."""
 
@@ -230,6 +210,7 @@ def restore(
             codec = settings.codec
             writer = VideoWriter(
                 output,
+                out_info,
                 container=container,
                 encode=job.encode,
                 copy_from=copied,
@@ -238,7 +219,7 @@ def restore(
                 settings=settings,
             )
             writer.compile_colour_after = compile_colour_after(job.pipeline, compiled)
-            sink = _VideoSink(writer, out_info)
+            sink = writer
         else:
             assert isinstance(output, Path)
             temporary = temporary_sibling(output, folder=kind == "folder")
@@ -248,6 +229,7 @@ def restore(
                 codec = settings.codec
                 writer = VideoWriter(
                     temporary,
+                    out_info,
                     container=container,
                     encode=job.encode,
                     copy_from=copied,
@@ -257,7 +239,7 @@ def restore(
                 )
                 writer.compile_colour_after = compile_colour_after(job.pipeline, compiled)
                 writer.start_at_zero = job.pipeline.start > 0  # a part of the input: its output starts at 0
-                sink = _VideoSink(writer, out_info)
+                sink = writer
             else:
                 digits = max(6, len(str(info.frame_count or 0)))
                 sink = _ImageSink(
@@ -270,8 +252,8 @@ def restore(
         if on_start is not None:
             on_start(StreamStart(info, out_info, codec))
         stats = drive(reader, sink, engine, job, name=_source_name(source), progress=progress, cancel=cancel)
-        if isinstance(sink, _VideoSink):
-            stats.warnings.extend(sink.writer.warnings)
+        if isinstance(sink, VideoWriter):
+            stats.warnings.extend(sink.warnings)
         if temporary is not None:
             assert isinstance(output, Path)
             if kind == "folder" and output.is_dir():

@@ -42,11 +42,11 @@ def _frame(index: int) -> Frame:
     (av.OSError(28, "No space left on device"), OutputError),
 ])
 def test_a_muxer_refusal_is_the_inputs_fault_a_write_failure_the_outputs(error, expected):
-    writer = VideoWriter(io.BytesIO(), container="mpegts", encode=EncodeOptions(), streaming=True)
-    writer.write(_frame(0), INFO)
+    writer = VideoWriter(io.BytesIO(), INFO, container="mpegts", encode=EncodeOptions(), streaming=True)
+    writer.write(_frame(0))
     writer._out = _Refusing(writer._out, error)  # type: ignore[assignment]
     with pytest.raises(expected) as caught:
-        writer.write(_frame(1), INFO)
+        writer.write(_frame(1))
     assert type(caught.value) is expected
 
 
@@ -54,10 +54,12 @@ def test_a_muxer_refusal_is_the_inputs_fault_a_write_failure_the_outputs(error, 
 def test_a_frame_before_time_zero_is_kept_in_mp4_and_mov(tmp_path, container):
     """Fuzz F13: one frame at pts -1 became an edit list that hid it; the output decoded to nothing."""
     out = tmp_path / f"out.{container}"
-    writer = VideoWriter(out, container=container, encode=EncodeOptions())
+    info = StreamInfo(
+        width=64, height=48, time_base=Fraction(1, 90000), frame_rate=Fraction(1000), color=ColorInfo()
+    )
+    writer = VideoWriter(out, info, container=container, encode=EncodeOptions())
     frame = Frame(data=torch.rand(3, 48, 64), pts=-1, time_base=Fraction(1, 90000), index=0)
-    writer.write(frame, StreamInfo(width=64, height=48, time_base=Fraction(1, 90000), frame_rate=Fraction(1000),
-                                   color=ColorInfo()))
+    writer.write(frame)
     writer.close()
     with av.open(str(out)) as container_in:
         assert sum(1 for _ in container_in.decode(video=0)) == 1
