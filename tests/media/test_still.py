@@ -96,3 +96,48 @@ def test_truncated_headers_and_data_are_input_errors():
         still.decode_image(jpeg[:200], Limits())
     with pytest.raises(InputError, match="header"):
         still.decode_image(b"\xff\xd8\xff\xda\x00\x02", Limits())
+
+
+def test_jpeg_fill_bytes_and_standalone_markers_before_the_frame_header_are_stepped_over():
+    """The JPEG sizer walks markers the way decoders do (ITU T.81 B.1.1.2): fill bytes, then markers
+    without a length (TEM, RSTn), then segments; the SOF it reaches gives the size."""
+    data = encode_image(_frame(70, 38), ".jpg", ColorInfo())
+    for extra in (b"\xff", b"\xff\xff\xff", b"\xff\x01", b"\xff\xd0", b"\xff\xd7\xff\x01", b"\xff\xd8"):
+        assert still.image_header(data[:2] + extra + data[2:]) == still.ImageHeader("mjpeg", 70, 38), extra
+
+
+@pytest.mark.parametrize("marker", [b"\xff\xd9", b"\xff\xda\x00\x02"])
+def test_a_jpeg_that_ends_or_starts_its_scan_before_any_frame_header_is_an_input_error(marker):
+    data = encode_image(_frame(70, 38), ".jpg", ColorInfo())
+    with pytest.raises(InputError, match="jpeg header is truncated or corrupt"):
+        still.image_header(data[:2] + marker + data[2:])
+    with pytest.raises(InputError, match="jpeg header is truncated or corrupt"):
+        still.image_header(b"\xff\xd8" + marker[:2])  # nothing after it
+
+
+def test_a_jpeg_cut_anywhere_in_its_header_is_an_input_error():
+    data = encode_image(_frame(70, 38), ".jpg", ColorInfo())
+    sof = max(data.find(bytes([0xFF, m])) for m in SOF_MARKERS)
+    assert sof > 0
+    for cut in range(3, sof + 9):
+        with pytest.raises(InputError):
+            still.image_header(data[:cut])
+    assert still.image_header(data[: sof + 9]) == still.ImageHeader("mjpeg", 70, 38)
+
+
+SOF_MARKERS = [0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF]  # T.81 table B.1
+
+
+@pytest.mark.parametrize("sof", SOF_MARKERS)
+def test_every_jpeg_frame_header_kind_gives_the_size(sof):
+    """Baseline, progressive, lossless, hierarchical and arithmetic-coded frames all state their size:
+    an arithmetic-coded bomb must not slip past the header check."""
+    segment = b"\xff" + bytes([sof]) + struct.pack(">HBHHB", 11, 8, 4352, 8192, 1) + b"\x01\x11\x00"
+    assert still.image_header(b"\xff\xd8" + segment + b"\xff\xd9") == still.ImageHeader("mjpeg", 8192, 4352)
+
+
+@pytest.mark.parametrize("marker", [0xC4, 0xC8, 0xCC])  # DHT, JPG extension, DAC: not frame headers
+def test_jpeg_segments_that_look_like_frame_headers_are_skipped(marker):
+    lookalike = b"\xff" + bytes([marker]) + struct.pack(">HBHHB", 8, 8, 9999, 9999, 1)
+    data = encode_image(_frame(70, 38), ".jpg", ColorInfo())
+    assert still.image_header(data[:2] + lookalike + data[2:]) == still.ImageHeader("mjpeg", 70, 38)
