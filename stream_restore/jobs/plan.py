@@ -32,7 +32,6 @@ from ..media.segments import SeekingReader, VideoIndex
 from ..models.registry import ModelSpec
 from ..pipeline.scene import histogram_distance, luma_histogram
 from .store import SegmentPlanRow
-from .warmup import warmup_frames
 
 __all__ = ["DEFAULT_SEGMENT_SECONDS", "Plan", "SceneCheck", "plan_segments", "scene_check"]
 
@@ -142,7 +141,7 @@ def plan_segments(
     """
     if segment_seconds <= 0:
         raise ValueError("segment seconds must be positive")
-    lead = warmup if warmup is not None else warmup_frames(spec)
+    lead = warmup if warmup is not None else spec.segment_warmup
     lead = max(lead, spec.past_frames)
     starts = [(index.pts[0], True), *_boundaries(index, segment_seconds, is_cut)]
     rows: list[SegmentPlanRow] = []

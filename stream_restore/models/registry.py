@@ -28,6 +28,7 @@ from torch import nn
 from ..errors import ModelNotFoundError, StreamRestoreError
 
 __all__ = [
+    "DEFAULT_RECURRENT_WARMUP",
     "ExternalModel",
     "ModelSpec",
     "Task",
@@ -38,6 +39,9 @@ __all__ = [
     "register",
     "unregister",
 ]
+
+
+DEFAULT_RECURRENT_WARMUP = 32  # archive-job warm-up frames of a recurrent model not measured yet
 
 
 class Task(enum.StrEnum):
@@ -100,11 +104,22 @@ class ModelSpec:
     # Inputs must be multiples of this (models pad internally otherwise; informational).
     size_multiple: int = 1
     external: ExternalModel | None = None  # set for models added from a model directory
+    # Recurrent models: frames an archive-job segment starts early so its state matches a
+    # sequential run at the segment's first frame (measured with ``bench/jobs_overhead.py warmup``;
+    # docs/benchmarks.md "Archive jobs"). None: not measured, DEFAULT_RECURRENT_WARMUP applies.
+    warmup_frames: int | None = None
 
     @property
     def onnx_only(self) -> bool:
         """An added ONNX file: no PyTorch module exists, only ONNX Runtime can run it."""
         return self.external is not None and self.external.kind == "onnx"
+
+    @property
+    def segment_warmup(self) -> int:
+        """Warm-up frames of an archive-job segment: 0 for models without recurrent state."""
+        if not self.recurrent:
+            return 0
+        return self.warmup_frames if self.warmup_frames is not None else DEFAULT_RECURRENT_WARMUP
 
     @property
     def window(self) -> int:

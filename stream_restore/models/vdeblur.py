@@ -69,5 +69,6 @@ register(
         card="vdeblur.md",
         receptive_field=96,
         size_multiple=8,
+        warmup_frames=8,  # measured plateau 4 (vdeblur 2), doubled: docs/benchmarks.md
     )
 )

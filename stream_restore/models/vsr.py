@@ -94,5 +94,6 @@ for _s in (2, 4):
             "neighbours and state)",
             card=f"{_name}.md",
             receptive_field=2 * _BLOCKS + 2,  # per step
+            warmup_frames=8,  # measured plateau 4 (vdeblur 2), doubled: docs/benchmarks.md
         )
     )

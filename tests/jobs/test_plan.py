@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from stream_restore.jobs.plan import plan_segments, scene_check
-from stream_restore.jobs.warmup import warmup_frames
 from stream_restore.media.segments import index_video
 from stream_restore.models.registry import get_spec
 
@@ -40,7 +39,7 @@ def test_recurrent_segments_start_early_by_the_measured_warm_up(tmp_path: Path) 
     index = index_video(clip)
     spec = get_spec("vsr-x2")
     plan = plan_segments(index, spec, segment_seconds=1.0)
-    w = warmup_frames(spec)
+    w = spec.segment_warmup
     assert w > 0
     for segment in plan.segments[1:]:
         assert segment.warmup == w
@@ -63,3 +62,11 @@ def test_a_scene_cut_keyframe_is_preferred_and_needs_no_warm_up(tmp_path: Path) 
     blind = plan_segments(index, spec, segment_seconds=1.0)
     assert cut_pts not in {s.first_pts for s in blind.segments}
     assert index.pts[40] in {s.first_pts for s in blind.segments}
+
+
+def test_warm_up_is_on_the_model_spec_measured_or_the_default_and_none_for_single_frame_models() -> None:
+    from stream_restore.models.registry import DEFAULT_RECURRENT_WARMUP
+
+    assert get_spec("vsr-x2").segment_warmup == get_spec("vsr-x2").warmup_frames == 8
+    assert get_spec("vsr-x4-aligned").segment_warmup == DEFAULT_RECURRENT_WARMUP  # not measured yet
+    assert get_spec("sr-compact-x2").segment_warmup == 0
