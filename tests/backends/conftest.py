@@ -11,9 +11,10 @@ from stream_restore.models import registry
 from .toy_models import TOY_SPECS
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="package", autouse=True)
 def toy_models() -> Iterator[None]:
-    """Register the toy models (recurrent, window) for the tests, and unregister them afterwards."""
+    """Register the toy models (recurrent, window) for this package's tests, unregistered after them
+    (package scope: tests elsewhere, e.g. the model catalog's, see only the shipped models)."""
     for spec in TOY_SPECS:
         registry.register(spec)
     yield
