@@ -8,7 +8,8 @@ Per step, for the window (t-1, t, t+1) and the state carried from t-1:
    their absolute warp errors (mean over RGB) are the occlusion / confidence signal;
 3. the state -- ``hidden`` tanh-bounded feature maps, the previous restored output folded to input
    resolution by space-to-depth (FRVSR-style feedback) and a validity map -- is warped by the
-   t -> t-1 flow with zero padding, so what comes from outside the frame is marked invalid; where
+   t -> t-1 flow with zero padding (the fed-back output at output resolution, with the flow scaled
+   up, so sub-pixel motion keeps its detail), so what comes from outside the frame is marked invalid; where
    the state is invalid (first frame, after a reset, uncovered borders) the fed-back output is
    replaced by the bicubic upscale of frame t;
 4. sr-compact's body reconstructs: frame t enters through sr-compact's 3x3 entry conv, everything
@@ -75,6 +76,19 @@ class AlignedRecurrentSR(RecurrentModel):
         warped = warp(torch.cat([prev, nxt]), flows)
         return back, fwd, torch.cat([warped[:n], warped[n:]], dim=1)
 
+    def warp_output(self, folded: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
+        """The previous output ``[N, 3*s*s, H, W]`` (folded) moved onto frame t at *output* resolution.
+
+        Warping the folded tensor directly with the input-resolution flow would interpolate between
+        output pixels ``s`` apart (a sub-pixel move becomes a blur of the very detail the feedback is
+        there to carry); so the output is unfolded, warped by the flow scaled to its resolution,
+        and folded again (FRVSR's order).
+        """
+        s = self.scale
+        full = F.pixel_shuffle(folded, s)
+        flow_full = F.interpolate(flow, scale_factor=s, mode="bilinear", align_corners=False) * s
+        return F.pixel_unshuffle(warp(full, flow_full, padding_mode="zeros"), s)
+
     def step(self, window: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         current = window[:, 1]
         back, _, neighbours = self.align(window)
@@ -83,12 +97,13 @@ class AlignedRecurrentSR(RecurrentModel):
              (neighbours[:, 3:] - current).abs().mean(1, keepdim=True)],
             dim=1,
         )
-        carried = warp(state, back, padding_mode="zeros")
-        hidden = carried[:, : self.hidden]
-        valid = carried[:, -1:]
-        # everything at the output resolution stays folded (space-to-depth): no shuffles but the last
+        low = torch.cat([state[:, : self.hidden], state[:, -1:]], dim=1)
+        carried = warp(low, back, padding_mode="zeros")
+        hidden, valid = carried[:, : self.hidden], carried[:, -1:]
+        previous = self.warp_output(state[:, self.hidden : -1], back)
+        # the rest at the output resolution stays folded (space-to-depth): no shuffles but the last
         base = self.upsample.phases(current)
-        fed_back = base + valid * (carried[:, self.hidden : -1] - base)
+        fed_back = base + valid * (previous - base)
         temporal = torch.cat([neighbours, errors, hidden, fed_back], dim=1)
         feat = self.entry(current) + self.temporal(temporal)
         feat = feat + self.blocks(feat)

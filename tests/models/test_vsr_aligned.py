@@ -93,3 +93,17 @@ def test_flow_estimator_recovers_translation(shift: tuple[float, float]) -> None
         flow = estimator(target, source)
     interior = flow[..., 8:-8, 8:-8].mean(dim=(-1, -2))[0]
     assert (interior - torch.tensor(shift)).abs().max() < 0.25, interior
+
+
+def test_the_fed_back_output_moves_by_output_pixels_not_input_cells() -> None:
+    """A quarter-input-pixel move of a x4 output is one output pixel: the fed-back output must land
+    exactly there (warping the folded tensor at input resolution blurs it across 4 output pixels)."""
+    torch.manual_seed(3)
+    model = AlignedRecurrentSR(4)
+    hr = torch.rand(1, 3, 64, 96)  # full of single-pixel detail
+    flow = torch.full((1, 2, 16, 24), 0.25)  # t -> t-1: sample a quarter input pixel right and down
+    moved = F.pixel_shuffle(model.warp_output(F.pixel_unshuffle(hr, 4), flow), 4)
+    expected = hr[:, :, 1:, 1:]
+    assert torch.allclose(moved[:, :, :-1, :-1], expected, atol=1e-5)
+    naive = F.pixel_shuffle(warp(F.pixel_unshuffle(hr, 4), flow, padding_mode="zeros"), 4)
+    assert (naive[:, :, 4:-4, 4:-4] - expected[:, :, 4:-3, 4:-3]).abs().mean() > 0.1
