@@ -142,3 +142,17 @@ def test_a_restore_into_a_path_without_extension_writes_a_folder_of_frames(tmp_p
     out = tmp_path / "frames"
     stats = restore(clip, out, RestoreJob(model="identity", backend="torch"))
     assert stats.frames_out == 3 and len(list(out.iterdir())) == 3
+
+
+@pytest.mark.parametrize(("rate", "step"), [(10.0, 0.1), (None, 1 / 25), (0.0, 1 / 25), (-5.0, 1 / 25)])
+def test_untimed_frames_count_at_the_nominal_rate_or_25_fps(rate: float | None, step: float) -> None:
+    """Untimed frames are timed at the stream's rate (25 fps when it has none or a senseless one), so
+    the duration limit still holds: the frame at exactly the limit passes, the next is refused."""
+    from stream_restore.pipeline.driver import FrameGuard
+
+    guard = FrameGuard(Limits(max_duration=1.0), "input", rate)
+    frames = round(1.0 / step) + 1  # 0 s .. 1.0 s inclusive
+    for i in range(frames):
+        guard(Frame(data=torch.zeros(3, 8, 8), pts=None, time_base=TB, index=i))
+    with pytest.raises(LimitExceededError, match="longer than the limit of 1 s"):
+        guard(Frame(data=torch.zeros(3, 8, 8), pts=None, time_base=TB, index=frames))
