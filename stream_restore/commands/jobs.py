@@ -101,7 +101,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         ("resume", "verify finished segments and run the rest"),
     ):
         action = sub.add_parser(name, help=text)
-        action.add_argument("job_id", metavar="ID")
+        if name == "resume":
+            action.add_argument(
+                "job_ids", metavar="ID", nargs="*",
+                help="jobs to resume (default: every job not done and not cancelled, e.g. a whole "
+                "folder after a crash)",
+            )
+        else:
+            action.add_argument("job_id", metavar="ID")
         _store_options(action)
         if name == "resume":
             _executor_options(action)
@@ -211,6 +218,29 @@ def _watch(store: Store, job_id: str, interval: float) -> int:
         time.sleep(interval)
 
 
+_ALL_JOBS = 1_000_000  # 'resume' with no ID: every unfinished job of a store (a folder of thousands)
+
+
+def _resume(args: argparse.Namespace, store: Store) -> int:
+    """Resume the named jobs, or every unfinished one (not done, not cancelled) when none is named."""
+    unfinished = (JobState.QUEUED, JobState.RUNNING, JobState.FAILED)
+    records = [store.job(i) for i in args.job_ids] or store.jobs(limit=_ALL_JOBS, states=unfinished)
+    if not records:
+        print("no unfinished jobs to resume", file=sys.stderr)
+        return 0
+    pending = []
+    for record in records:
+        if record.state is JobState.DONE:
+            print(_line(job_progress(record)))
+            continue
+        resume_job(store, record.id)
+        pending.append(record.id)
+    if not pending:
+        return 0
+    args.detach = False
+    return _run(args, store, pending)
+
+
 def run(args: argparse.Namespace) -> int:
     store = _store(args)
     try:
@@ -236,12 +266,7 @@ def run(args: argparse.Namespace) -> int:
             print(_line(job_progress(store.cancel(args.job_id))))
             return 0
         if action == "resume":
-            if store.job(args.job_id).state is JobState.DONE:
-                print(_line(job_progress(store.job(args.job_id))))
-                return 0
-            resume_job(store, args.job_id)
-            args.detach = False
-            return _run(args, store, [args.job_id])
+            return _resume(args, store)
         if action == "work":
             done = Worker(store, device=args.device, threads=args.threads, job_id=args.job).run(
                 until_idle=not args.forever

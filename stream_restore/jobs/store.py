@@ -332,8 +332,12 @@ class Store:
             raise InputError(f"no job {job_id!r} in the store")
         return records[0]
 
-    def jobs(self, *, limit: int = 1000) -> list[JobRecord]:
-        return self._jobs("", (), limit=limit)
+    def jobs(self, *, limit: int = 1000, states: tuple[JobState, ...] = ()) -> list[JobRecord]:
+        """Jobs oldest first, at most ``limit``; only those in ``states`` when given."""
+        if not states:
+            return self._jobs("", (), limit=limit)
+        marks = ", ".join("?" * len(states))
+        return self._jobs(f"WHERE j.state IN ({marks})", tuple(str(s) for s in states), limit=limit)
 
     def _jobs(self, where: str, args: tuple[object, ...], *, limit: int = 1000) -> list[JobRecord]:
         query = (

@@ -58,3 +58,25 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
         result = cli("jobs", *args, *state, check=False)
         assert result.returncode == 2, (args, result.stderr)
         assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_resume_without_an_id_finishes_every_unfinished_job_of_a_folder_but_not_cancelled_ones(
+    tmp_path: Path,
+) -> None:
+    """After a crash a folder's jobs are queued or half done: one 'jobs resume' finishes them all."""
+    (tmp_path / "in").mkdir()
+    for name in ("a.mkv", "b.mkv", "c.mkv"):
+        gop_clip(tmp_path / "in" / name, frames=20)
+    state = ["--state-dir", str(tmp_path / "state")]
+    queued = cli(
+        "jobs", "submit", tmp_path / "in", tmp_path / "out", *state, "--detach", "-m", "identity", *FAST
+    ).stdout.split()
+    assert len(queued) == 3
+    cli("jobs", "cancel", queued[2], *state)
+    resumed = cli("jobs", "resume", *state).stdout
+    assert resumed.count(" done: 20/20 frames") == 2, resumed
+    assert (tmp_path / "out" / "a.mkv").is_file() and (tmp_path / "out" / "b.mkv").is_file()
+    assert not (tmp_path / "out" / "c.mkv").exists()  # cancelled on purpose: resumed only by its ID
+    again = cli("jobs", "resume", *state)
+    assert again.returncode == 0 and "no unfinished jobs" in again.stderr
