@@ -101,11 +101,12 @@ class VideoWriter:
         settings: EncoderSettings | None = None,
     ) -> None:
         """``info`` describes the output video stream (size, colour, timing), once for the stream;
-        ``settings``: the encoder already resolved by the caller (resolved here otherwise). The
-        writer is a pipeline frame sink: ``write``, ``write_packet``, ``close``, ``abort``."""
+        ``settings``: the encoder already resolved by the caller (resolved here otherwise, before the
+        output is opened). The writer is a pipeline frame sink: ``write``, ``write_packet``,
+        ``close``, ``abort``."""
         self.info = info
         self.name = name or (str(target) if isinstance(target, Path) else "output stream")
-        self._resolved = settings
+        self.settings = settings or resolve_encoder(encode, container, info.color)
         self.compiled_colour = compiled_colour  # media.kernels for RGB -> YUV
         self.compile_colour_after: int | None = None  # or from this many written frames on
         self.streaming = streaming
@@ -132,7 +133,6 @@ class VideoWriter:
         self._copied: dict[int, _CopiedStream] = {}
         self._held: list[av.Packet[Stream]] = []
         self._video: VideoStream | None = None
-        self._settings: EncoderSettings | None = None
         self._size: tuple[int, int] | None = None
         self._plan: EncodePlan | None = None  # RGB -> the encoder's pixel format, made once per stream
         # MP4/MOV keep a negative first timestamp with an edit list that starts presentation at 0,
@@ -149,7 +149,7 @@ class VideoWriter:
         return set(self._out.supported_codecs) | _EXTRA_SUPPORT.get(self.container_format, set())
 
     def _open(self, info: StreamInfo) -> None:
-        settings = self._resolved or resolve_encoder(self.encode_options, self.container_format, info.color)
+        settings = self.settings
         check_encodable_size(settings, info.width, info.height)
         rate = info.frame_rate or self.encode_options.frame_rate or 25
         try:
@@ -175,7 +175,7 @@ class VideoWriter:
         ctx.thread_count = 0
         if info.rotation:
             stream.set_display_rotation(info.rotation)
-        self._video, self._settings, self._size = stream, settings, (info.width, info.height)
+        self._video, self._size = stream, (info.width, info.height)
         self._plan = EncodePlan.for_output(info.color, settings.pix_fmt, info.height)
         for source in self._copy_sources:
             self._add_copy(source)

@@ -15,14 +15,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from ..backends import Backend, create_backend
 from ..config import PipelineOptions
 from ..errors import ConfigError, InputError, OutputError
 from ..files import discard, temporary_sibling
 from ..frames import Frame, StreamInfo
-from ..media.codecs import IMAGE_EXTENSIONS, VIDEO_CONTAINERS, container_for, resolve_encoder
+from ..media.codecs import IMAGE_EXTENSIONS, VIDEO_CONTAINERS, container_for
 from ..media.decode import VideoReader
 from ..media.encode import VideoWriter
 from ..media.images import ImageSequenceReader, is_image_path, list_images, write_image
@@ -147,6 +147,32 @@ def _check_writable(path: Path) -> None:
         raise OutputError(f"{path}: output folder exists and is not empty")
 
 
+def _video_writer(
+    target: Path | BinaryIO,
+    container: str,
+    job: RestoreJob,
+    out_info: StreamInfo,
+    copied: list[Any],
+    compiled: bool,
+    *,
+    streaming: bool = False,
+    name: str | None = None,
+) -> VideoWriter:
+    """The output video file or stream, with the input's other streams copied into it."""
+    writer = VideoWriter(
+        target,
+        out_info,
+        container=container,
+        encode=job.encode,
+        copy_from=copied,
+        streaming=streaming,
+        name=name,
+        compiled_colour=compiled,
+    )
+    writer.compile_colour_after = compile_colour_after(job.pipeline, compiled)
+    return writer
+
+
 def _source_name(source: str | Path | BinaryIO) -> str:
     return str(source) if isinstance(source, (str, Path)) else "input stream"
 
@@ -205,41 +231,20 @@ def restore(
         sink: FrameSink
         codec = ""
         if kind == "stream":
-            container = output_format or "mpegts"
-            settings = resolve_encoder(job.encode, container, info.color)
-            codec = settings.codec
-            writer = VideoWriter(
-                output,
-                out_info,
-                container=container,
-                encode=job.encode,
-                copy_from=copied,
-                streaming=True,
-                compiled_colour=compiled,
-                settings=settings,
+            sink = writer = _video_writer(
+                output, output_format or "mpegts", job, out_info, copied, compiled, streaming=True
             )
-            writer.compile_colour_after = compile_colour_after(job.pipeline, compiled)
-            sink = writer
+            codec = writer.settings.codec
         else:
             assert isinstance(output, Path)
             temporary = temporary_sibling(output, folder=kind == "folder")
             if kind == "video":
-                container = container_for(output, job.encode.container)
-                settings = resolve_encoder(job.encode, container, info.color)
-                codec = settings.codec
-                writer = VideoWriter(
-                    temporary,
-                    out_info,
-                    container=container,
-                    encode=job.encode,
-                    copy_from=copied,
+                sink = writer = _video_writer(
+                    temporary, container_for(output, job.encode.container), job, out_info, copied, compiled,
                     name=str(output),
-                    compiled_colour=compiled,
-                    settings=settings,
                 )
-                writer.compile_colour_after = compile_colour_after(job.pipeline, compiled)
                 writer.start_at_zero = job.pipeline.start > 0  # a part of the input: its output starts at 0
-                sink = writer
+                codec = writer.settings.codec
             else:
                 digits = max(6, len(str(info.frame_count or 0)))
                 sink = _ImageSink(
