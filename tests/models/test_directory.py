@@ -7,6 +7,7 @@ from the package), so a wrong parameter name or forward in ``models/community`` 
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -197,8 +198,9 @@ def test_a_checkpoint_that_would_run_code_is_refused_and_nothing_runs(
 
 
 def test_unknown_architectures_contradicting_options_and_shipped_names_are_refused(
-    models_dir: Path, tmp_path: Path
+    models_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setitem(sys.modules, "spandrel", None)  # the message where spandrel is not installed
     torch.save({"conv.weight": torch.zeros(4, 3, 3, 3)}, tmp_path / "odd.pth")
     with pytest.raises(ConfigError, match="not one stream-restore recognises"):
         add_model(tmp_path / "odd.pth", models_dir)
