@@ -169,6 +169,17 @@ def test_a_span_checkpoint_is_detected_and_runs_like_span(
     torch.testing.assert_close(out, expected, rtol=1e-4, atol=1e-4)
 
 
+def test_a_half_precision_span_file_runs_in_fp32(models_dir: Path, tmp_path: Path) -> None:
+    reference = _span(2, seed=12)
+    state = {k: v.half() for k, v in _state(reference, "all").items()}  # as trainers often export
+    reference.load_state_dict({k: v.float() for k, v in state.items()})
+    add_model(_save(state, tmp_path / "half.safetensors"), models_dir)
+    x = torch.rand(1, 1, 3, 12, 15)
+    with torch.no_grad():
+        expected = reference(x[:, 0])
+    torch.testing.assert_close(infer("half", x), expected, rtol=1e-4, atol=1e-4)
+
+
 def test_span_detection_reads_channels_scale_and_normalisation() -> None:
     from stream_restore.models.community import span
 
