@@ -20,9 +20,10 @@ def test_models_lists_shipped_and_added_models_without_importing_torch(tmp_path:
     from stream_restore.models.directory import add_model
     from stream_restore.models.registry import unregister
 
-    from .models.test_directory import RefSRVGG, _randomise
+    from .models.conftest import randomise
+    from .models.test_directory import RefSRVGG
 
-    torch.save(_randomise(RefSRVGG(upscale=2), 1).state_dict(), tmp_path / "mine.pth")
+    torch.save(randomise(RefSRVGG(upscale=2), 1).state_dict(), tmp_path / "mine.pth")
     try:
         add_model(tmp_path / "mine.pth", tmp_path / "models", name="mine")
     finally:

@@ -8,9 +8,11 @@ at start; they then stream, tile, export and serve like the shipped ones.
 
 Checkpoints are never unpickled beyond plain tensors: ``torch.load(weights_only=True)`` refuses
 anything that would run code, and safetensors holds tensors only. The architecture is read from
-the weights' names and shapes (:mod:`.community`); a checkpoint of an unknown family is refused
-with the families we know. The file's checksum is verified again every time the model is built,
-so a file replaced behind the sidecar's back is refused rather than run.
+the weights' names and shapes (:mod:`.community`); one no family recognises goes to spandrel where
+that optional extra imports (handed the tensors already read, never the file), else it is refused
+with the families we know and the ways on (ONNX, the spandrel extra). The file's checksum is
+verified again every time the model is built, so a file replaced behind the sidecar's back is
+refused rather than run.
 
 This module needs only torch and the standard library; ONNX graphs are inspected by the caller
 (``backends.onnx_file``) and the findings passed in, since ``models`` never imports backends.
@@ -36,7 +38,7 @@ from torch import nn
 
 from ..errors import ConfigError, ModelNotFoundError, StreamRestoreError
 from ..files import write_atomic
-from .community import FAMILIES, Detected, Family, detect_family
+from .community import FAMILIES, Detected, Family, detect_family, via_spandrel
 from .registry import (
     ExternalModel,
     ModelSpec,
@@ -46,6 +48,7 @@ from .registry import (
     get_spec,
     register,
     unregister,
+    verified_path,
 )
 
 __all__ = [
@@ -65,6 +68,7 @@ CHECKPOINT_SUFFIXES = (".pth", ".pt", ".ckpt", ".safetensors")
 MAX_MODEL_BYTES = 2 << 30  # 2 GiB: larger files are refused before they are read
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 _WRAPPERS = ("params_ema", "params", "state_dict", "model", "net_g", "generator")
+SPANDREL = "spandrel"  # the family name of models built through spandrel
 
 
 @dataclass(frozen=True)
@@ -200,21 +204,35 @@ def _unwrap(state: object, name: str) -> dict[str, torch.Tensor]:
 class ImportedModel(nn.Module):
     """A community network behind the registry's calling convention (RGB in [0, 1], any size).
 
-    Pads the input (replicate) to the network's size multiple and crops the output back; a
-    one-channel network restores each of R, G and B as its own image.
+    Pads the input (replicate) to the network's size requirements (a multiple, a minimum side,
+    a square) and crops the output back; a one-channel network restores each of R, G and B as its
+    own image.
     """
 
-    def __init__(self, net: nn.Module, *, scale: int, multiple: int, channels: int) -> None:
+    def __init__(
+        self, net: nn.Module, *, scale: int, multiple: int, channels: int, minimum: int = 0,
+        square: bool = False,
+    ) -> None:
         super().__init__()
         self.net = net
         self.scale = scale
         self.multiple = multiple
         self.channels = channels
+        self.minimum = minimum
+        self.square = square
+
+    def _padded_size(self, h: int, w: int) -> tuple[int, int]:
+        """The smallest height and width at least (h, w) that meet the size requirements (pixels)."""
+        th, tw = max(h, self.minimum), max(w, self.minimum)
+        if self.square:
+            th = tw = max(th, tw)
+        m = self.multiple
+        return -(-th // m) * m, -(-tw // m) * m
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n, c, h, w = x.shape
-        m = self.multiple
-        ph, pw = (m - h % m) % m, (m - w % m) % m
+        th, tw = self._padded_size(h, w)
+        ph, pw = th - h, tw - w
         if ph or pw:
             x = F.pad(x, (0, pw, 0, ph), mode="replicate")
         if self.channels == 1:
@@ -239,7 +257,36 @@ def _family(name: str) -> Family:
     for family in FAMILIES:
         if family.name == name:
             return family
-    raise ConfigError(f"unknown architecture family {name!r}; known: {', '.join(f.name for f in FAMILIES)}")
+    known = ", ".join([*(f.name for f in FAMILIES), SPANDREL])
+    raise ConfigError(f"unknown architecture family {name!r}; known: {known}")
+
+
+def _build_via_spandrel(sidecar: Sidecar, weights: WeightsSpec) -> nn.Module:
+    """A spandrel model, built the way it was added: spandrel reads the verified file's tensors.
+
+    Spandrel derives an architecture's hyper-parameters from its weights, so the module cannot be
+    built without them; the file is checked against the sidecar's SHA-256 first, and spandrel must
+    find the recorded architecture and scale again.
+    """
+    reason = via_spandrel.unavailable_reason()
+    if reason is not None:
+        raise ConfigError(
+            f"{sidecar.name} was added through spandrel, which does not import here ({reason}); "
+            f"{via_spandrel.INSTALL_HINT}"
+        )
+    path = verified_path(weights)
+    made = via_spandrel.recognise(read_checkpoint(path), path.name)
+    recorded = (sidecar.params.get("architecture"), sidecar.scale)
+    if made is None or (made.detected.params.get("architecture"), made.detected.scale) != recorded:
+        raise StreamRestoreError(
+            f"{path.name}: spandrel no longer builds it as the recorded {recorded[0]} x{recorded[1]}"
+        )
+    found = made.detected
+    return ImportedModel(
+        made.module, scale=sidecar.scale, multiple=sidecar.size_multiple,
+        channels=int(found.params["in_channels"]), minimum=int(sidecar.params.get("min_size", 0)),
+        square=bool(sidecar.params.get("square")),
+    )
 
 
 def _build(family: Family, sidecar: Sidecar) -> nn.Module:
@@ -272,6 +319,10 @@ def spec_for(sidecar: Sidecar, directory: Path) -> ModelSpec:
     if sidecar.kind == "onnx":
         builder = functools.partial(_no_module, sidecar.name)
         weights = None
+    elif sidecar.family == SPANDREL:  # the builder verifies and reads the file: spandrel needs the weights
+        verified = WeightsSpec(sidecar.file, sidecar.sha256, location=path)
+        builder = functools.partial(_build_via_spandrel, sidecar, verified)
+        weights = None
     else:
         family = _family(sidecar.family)
         builder = functools.partial(_build, family, sidecar)
@@ -297,15 +348,32 @@ def spec_for(sidecar: Sidecar, directory: Path) -> ModelSpec:
 # -- adding, removing, loading --------------------------------------------------------------------
 
 
-def _detected(state: Mapping[str, torch.Tensor], name: str) -> tuple[Family, Detected]:
-    found = detect_family(FAMILIES, state)
-    if found is None:
-        known = ", ".join(f.name for f in FAMILIES)
-        raise ConfigError(
-            f"{name}: the architecture is not one stream-restore recognises ({known}); export the "
-            "model to ONNX with dynamic height and width and add the .onnx file instead"
-        )
-    return found
+def _recognise(state: Mapping[str, torch.Tensor], name: str) -> Detected:
+    """The architecture of ``state``: a native family's (checked by a dry load), else spandrel's."""
+    native = detect_family(FAMILIES, state)
+    if native is not None:
+        family, found = native
+        try:  # a dry build and load: the detection must reproduce the weights' exact shapes
+            family.build(**found.params).load_state_dict(family.convert(state), strict=True)
+        except (RuntimeError, TypeError, ValueError) as exc:
+            raise ConfigError(f"{name}: looks like {family.name} but does not load as one ({exc})") from None
+        return found
+    made = via_spandrel.recognise(state, name)  # spandrel loads the weights strictly itself
+    if made is not None:
+        return made.detected
+    raise ConfigError(_unknown_architecture(name))
+
+
+def _unknown_architecture(name: str) -> str:
+    """Why a checkpoint is refused, and the ways on: ONNX, or spandrel where it can run."""
+    known = ", ".join(f.name for f in FAMILIES)
+    onnx = "export the model to ONNX with dynamic height and width and add the .onnx file instead"
+    reason = via_spandrel.unavailable_reason()
+    if reason is None:
+        return (f"{name}: neither stream-restore's own families ({known}) nor spandrel "
+                f"{via_spandrel.version()} recognise the architecture; {onnx}")
+    return (f"{name}: the architecture is not one stream-restore recognises ({known}); {onnx}, or "
+            f"{via_spandrel.INSTALL_HINT} (spandrel here: {reason})")
 
 
 def add_model(
@@ -369,26 +437,19 @@ def add_model(
 def _checkpoint_sidecar(
     name: str, source: Path, task: str | None, scale: int | None, licence: str
 ) -> Sidecar:
-    state = read_checkpoint(source)
-    family, found = _detected(state, source.name)
+    found = _recognise(read_checkpoint(source), source.name)
     if scale is not None and scale != found.scale:
         raise ConfigError(
-            f"{source.name}: the weights are a x{found.scale} {family.name} model, not x{scale}"
+            f"{source.name}: the weights are a x{found.scale} {found.family} model, not x{scale}"
         )
     if task is not None and task != found.task:
-        raise ConfigError(f"{source.name}: a {family.name} model restores {found.task!r}, not {task!r}")
-    try:  # a dry build and load: the detection must reproduce the weights' exact shapes
-        family.build(**found.params).load_state_dict(family.convert(state), strict=True)
-    except (RuntimeError, TypeError, ValueError) as exc:
-        raise ConfigError(
-            f"{source.name}: looks like {family.name} but does not load as one ({exc})"
-        ) from None
+        raise ConfigError(f"{source.name}: a {found.family} model restores {found.task!r}, not {task!r}")
     return Sidecar(
         name=name,
         file=f"{name}{source.suffix.lower()}",
         sha256=file_sha256(source),
         kind="checkpoint",
-        family=family.name,
+        family=found.family,
         task=found.task,
         scale=found.scale,
         size_multiple=found.size_multiple,
@@ -396,7 +457,7 @@ def _checkpoint_sidecar(
         exact_tiles=found.exact_tiles,
         licence=licence,
         params=dict(found.params),
-        description=f"added {family.name} x{found.scale} {found.task} model from {source.name}",
+        description=f"added {found.family} x{found.scale} {found.task} model from {source.name}",
     )
 
 

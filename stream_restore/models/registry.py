@@ -189,10 +189,8 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def load_weights(module: nn.Module, weights: WeightsSpec) -> None:
-    """Load a weights file into ``module`` after checking its SHA-256."""
-    from safetensors.torch import load_file
-
+def verified_path(weights: WeightsSpec) -> Path:
+    """The weights file, after checking that it exists and has the recorded SHA-256."""
     path = weights.path()
     if not path.is_file():
         where = "its model directory" if weights.location is not None else "the installation"
@@ -202,6 +200,14 @@ def load_weights(module: nn.Module, weights: WeightsSpec) -> None:
         raise StreamRestoreError(
             f"weights file {path.name} has checksum {actual[:12]}..., expected {weights.sha256[:12]}..."
         )
+    return path
+
+
+def load_weights(module: nn.Module, weights: WeightsSpec) -> None:
+    """Load a weights file into ``module`` after checking its SHA-256."""
+    from safetensors.torch import load_file
+
+    path = verified_path(weights)
     if weights.loader is not None:
         weights.loader(module, path)
         return

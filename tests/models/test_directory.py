@@ -7,10 +7,9 @@ from the package), so a wrong parameter name or forward in ``models/community`` 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import sys
 from pathlib import Path
 
-import av
 import pytest
 import torch
 import torch.nn.functional as F
@@ -20,9 +19,10 @@ from stream_restore.backends import BackendOptions, create_backend
 from stream_restore.cli import main
 from stream_restore.errors import ConfigError
 from stream_restore.models.directory import add_model, load_directory, read_checkpoint, remove_model
-from stream_restore.models.registry import get_spec, list_specs, unregister
+from stream_restore.models.registry import get_spec, unregister
 
 from ..conftest import ClipSpec, make_clip
+from .conftest import assert_restored_video, infer, randomise
 
 # -- reference networks, as published ---------------------------------------------------------------
 
@@ -100,14 +100,6 @@ class RefRRDBNet(nn.Module):
         return self.conv_last(self.lrelu(self.conv_hr(feat)))
 
 
-def _randomise(module: nn.Module, seed: int) -> nn.Module:
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for p in module.parameters():
-            p.copy_(torch.randn(p.shape, generator=g) * 0.05)
-    return module.eval()
-
-
 def _old_esrgan_layout(state: dict[str, torch.Tensor], blocks: int) -> dict[str, torch.Tensor]:
     """The same weights under the original ESRGAN repository's names."""
     tail = {"conv_first": "model.0", "conv_body": f"model.1.sub.{blocks}", "conv_up1": "model.3",
@@ -119,22 +111,6 @@ def _old_esrgan_layout(state: dict[str, torch.Tensor], blocks: int) -> dict[str,
             out[f"model.1.sub.{parts[1]}.RDB{parts[2][3:]}.{parts[3]}.0.{parts[4]}"] = value
         else:
             out[f"{tail[parts[0]]}.{parts[1]}"] = value
-    return out
-
-
-@pytest.fixture
-def models_dir(tmp_path: Path) -> Iterator[Path]:
-    folder = tmp_path / "models"
-    yield folder
-    for spec in list_specs():
-        if spec.external is not None:
-            unregister(spec.name)
-
-
-def _infer(name: str, frames: torch.Tensor, backend: str = "torch") -> torch.Tensor:
-    engine = create_backend(get_spec(name), backend, BackendOptions(threads=1))
-    with engine:
-        out, _ = engine.infer(frames)
     return out
 
 
@@ -155,7 +131,7 @@ def _infer(name: str, frames: torch.Tensor, backend: str = "torch") -> torch.Ten
 def test_a_community_checkpoint_is_detected_and_runs_like_its_architecture(
     models_dir: Path, tmp_path: Path, reference: nn.Module, suffix: str, convert: str | None
 ) -> None:
-    reference = _randomise(reference, 1)
+    reference = randomise(reference, 1)
     state = reference.state_dict()
     if convert:
         state = _old_esrgan_layout(state, 2)
@@ -174,7 +150,7 @@ def test_a_community_checkpoint_is_detected_and_runs_like_its_architecture(
         "sr",
     )
     x = torch.rand(1, 1, 3, 21, 27)  # odd sizes: an x2 RRDB needs even ones, padded and cropped
-    out = _infer("mine", x)
+    out = infer("mine", x)
     assert out.shape == (1, 3, 21 * scale, 27 * scale)
     if scale == 2 and isinstance(reference, RefRRDBNet):
         padded = F.pad(x[:, 0], (0, 1, 0, 1), mode="replicate")
@@ -189,7 +165,7 @@ def test_a_nafnet_checkpoint_is_a_deblurring_model_with_its_size_multiple(
 ) -> None:
     from stream_restore.models.community.nafnet import NAFNet
 
-    net = _randomise(NAFNet(width=8, middle_blk_num=1, enc_blk_nums=(1, 1), dec_blk_nums=(1, 1)), 2)
+    net = randomise(NAFNet(width=8, middle_blk_num=1, enc_blk_nums=(1, 1), dec_blk_nums=(1, 1)), 2)
     torch.save(net.state_dict(), tmp_path / "nafnet.pth")
     sidecar = add_model(tmp_path / "nafnet.pth", models_dir)
     assert (sidecar.name, sidecar.family, sidecar.task, sidecar.scale, sidecar.size_multiple) == (
@@ -200,7 +176,7 @@ def test_a_nafnet_checkpoint_is_a_deblurring_model_with_its_size_multiple(
         4,
     )
     x = torch.rand(1, 1, 3, 19, 23)
-    torch.testing.assert_close(_infer("nafnet", x), net(x[:, 0]).detach(), rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(infer("nafnet", x), net(x[:, 0]).detach(), rtol=1e-4, atol=1e-5)
 
 
 def test_a_checkpoint_that_would_run_code_is_refused_and_nothing_runs(
@@ -222,12 +198,13 @@ def test_a_checkpoint_that_would_run_code_is_refused_and_nothing_runs(
 
 
 def test_unknown_architectures_contradicting_options_and_shipped_names_are_refused(
-    models_dir: Path, tmp_path: Path
+    models_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setitem(sys.modules, "spandrel", None)  # the message where spandrel is not installed
     torch.save({"conv.weight": torch.zeros(4, 3, 3, 3)}, tmp_path / "odd.pth")
     with pytest.raises(ConfigError, match="not one stream-restore recognises"):
         add_model(tmp_path / "odd.pth", models_dir)
-    torch.save(_randomise(RefSRVGG(upscale=4), 3).state_dict(), tmp_path / "x4.pth")
+    torch.save(randomise(RefSRVGG(upscale=4), 3).state_dict(), tmp_path / "x4.pth")
     with pytest.raises(ConfigError, match="x4 srvgg model, not x2"):
         add_model(tmp_path / "x4.pth", models_dir, scale=2)
     with pytest.raises(ConfigError, match="shipped model"):
@@ -237,17 +214,17 @@ def test_unknown_architectures_contradicting_options_and_shipped_names_are_refus
 
 
 def test_a_model_file_replaced_behind_its_sidecar_is_refused(models_dir: Path, tmp_path: Path) -> None:
-    torch.save(_randomise(RefSRVGG(upscale=2), 4).state_dict(), tmp_path / "a.pth")
+    torch.save(randomise(RefSRVGG(upscale=2), 4).state_dict(), tmp_path / "a.pth")
     add_model(tmp_path / "a.pth", models_dir, name="a")
-    torch.save(_randomise(RefSRVGG(upscale=2), 5).state_dict(), models_dir / "a.pth")
+    torch.save(randomise(RefSRVGG(upscale=2), 5).state_dict(), models_dir / "a.pth")
     with pytest.raises(Exception, match="checksum"):
-        _infer("a", torch.rand(1, 1, 3, 8, 8))
+        infer("a", torch.rand(1, 1, 3, 8, 8))
 
 
 def test_the_directory_registers_at_start_and_a_broken_sidecar_is_skipped(
     models_dir: Path, tmp_path: Path
 ) -> None:
-    torch.save(_randomise(RefSRVGG(upscale=2), 6).state_dict(), tmp_path / "b.pth")
+    torch.save(randomise(RefSRVGG(upscale=2), 6).state_dict(), tmp_path / "b.pth")
     add_model(tmp_path / "b.pth", models_dir, name="b")
     unregister("b")
     (models_dir / "broken.toml").write_text("name = ")
@@ -292,14 +269,14 @@ def test_an_onnx_file_with_dynamic_shapes_runs_on_onnxruntime_with_parity(
 ) -> None:
     from stream_restore.backends.onnx_file import inspect
 
-    reference = _randomise(RefSRVGG(upscale=2), 7)
+    reference = randomise(RefSRVGG(upscale=2), 7)
     path = _export(reference, tmp_path / "srvgg.onnx", (1, 3, 32, 32), dynamic=True)
     facts = inspect(path)
     assert (facts.scale, facts.frames, facts.layout, facts.size_multiple) == (2, 1, "single", 1)
     add_model(path, models_dir, name="srvgg-onnx", onnx=facts)
     x = torch.rand(1, 1, 3, 17, 29)
     torch.testing.assert_close(
-        _infer("srvgg-onnx", x, "auto"), reference(x[:, 0]).detach(), rtol=1e-4, atol=1e-4
+        infer("srvgg-onnx", x, "auto"), reference(x[:, 0]).detach(), rtol=1e-4, atol=1e-4
     )
     with pytest.raises(ConfigError, match="onnxruntime backend"):
         create_backend(get_spec("srvgg-onnx"), "torch", BackendOptions())
@@ -308,7 +285,7 @@ def test_an_onnx_file_with_dynamic_shapes_runs_on_onnxruntime_with_parity(
 def test_a_fixed_shape_onnx_file_is_refused_with_what_to_re_export(tmp_path: Path) -> None:
     from stream_restore.backends.onnx_file import inspect
 
-    path = _export(_randomise(RefSRVGG(upscale=2), 8), tmp_path / "fixed.onnx", (1, 3, 32, 32), dynamic=False)
+    path = _export(randomise(RefSRVGG(upscale=2), 8), tmp_path / "fixed.onnx", (1, 3, 32, 32), dynamic=False)
     with pytest.raises(ConfigError, match="fixed size 32x32; re-export it with dynamic"):
         inspect(path)
 
@@ -324,7 +301,7 @@ def test_a_multi_frame_onnx_file_stacked_on_channels_gets_its_window(
     assert (sidecar.layout, spec.window, spec.past_frames, spec.task.value) == ("channels", 3, 1, "vsr")
     x = torch.rand(2, 3, 3, 10, 12)
     torch.testing.assert_close(
-        _infer("stack", x, "onnxruntime"), F.interpolate(x.mean(1), scale_factor=2), rtol=1e-5, atol=1e-5
+        infer("stack", x, "onnxruntime"), F.interpolate(x.mean(1), scale_factor=2), rtol=1e-5, atol=1e-5
     )
 
 
@@ -335,7 +312,7 @@ def test_models_add_then_restore_a_clip_with_audio_through_the_cli(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     folder = tmp_path / "models"
-    torch.save(_randomise(RefSRVGG(upscale=2), 9).state_dict(), tmp_path / "compact.pth")
+    torch.save(randomise(RefSRVGG(upscale=2), 9).state_dict(), tmp_path / "compact.pth")
     try:
         assert (
             main(
@@ -362,11 +339,7 @@ def test_models_add_then_restore_a_clip_with_audio_through_the_cli(
             )
             == 0
         )
-        with av.open(str(out)) as container:
-            video = container.streams.video[0]
-            assert (video.codec_context.width, video.codec_context.height) == (96, 64)
-            assert len(container.streams.audio) == 1
-            assert sum(1 for _ in container.decode(video=0)) == 6
+        assert_restored_video(out, (96, 64), 6)
     finally:
         unregister("compact")
 
@@ -377,7 +350,7 @@ def test_the_server_lists_and_serves_an_added_model_and_an_unknown_name_is_not_f
     from stream_restore.server.background import server_in_thread
 
     folder = tmp_path / "models"
-    torch.save(_randomise(RefSRVGG(upscale=2), 10).state_dict(), tmp_path / "srv.pth")
+    torch.save(randomise(RefSRVGG(upscale=2), 10).state_dict(), tmp_path / "srv.pth")
     add_model(tmp_path / "srv.pth", folder, name="served")
     unregister("served")  # the server registers it from its directory
     clip = make_clip(tmp_path / "in.ts", ClipSpec(frames=4, width=32, height=24, audio=("aac",)))
@@ -417,7 +390,7 @@ def test_a_multi_frame_onnx_file_with_a_time_axis_gets_its_window(models_dir: Pa
     assert get_spec("time").task.value == "vdeblur"
     x = torch.rand(1, 3, 3, 9, 11)
     expected = x[:, 1] - 0.5 * (x[:, 2] - x[:, 0])
-    torch.testing.assert_close(_infer("time", x, "auto"), expected, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(infer("time", x, "auto"), expected, rtol=1e-5, atol=1e-5)
 
 
 class _Folded(nn.Module):
@@ -434,7 +407,7 @@ class _Folded(nn.Module):
 def test_an_onnx_model_that_needs_multiples_of_8_runs_on_odd_sizes(models_dir: Path, tmp_path: Path) -> None:
     from stream_restore.backends.onnx_file import inspect
 
-    model = _randomise(_Folded(), 11)
+    model = randomise(_Folded(), 11)
     path = _export(model, tmp_path / "folded.onnx", (1, 3, 32, 32), dynamic=True)
     facts = inspect(path)
     assert (facts.scale, facts.size_multiple) == (2, 8)
@@ -442,4 +415,4 @@ def test_an_onnx_model_that_needs_multiples_of_8_runs_on_odd_sizes(models_dir: P
     x = torch.rand(1, 1, 3, 21, 30)
     padded = F.pad(x[:, 0], (0, 2, 0, 3), mode="replicate")
     expected = model(padded)[..., :42, :60].detach()
-    torch.testing.assert_close(_infer("folded", x, "onnxruntime"), expected, rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(infer("folded", x, "onnxruntime"), expected, rtol=1e-4, atol=1e-4)

@@ -8,9 +8,9 @@ family becomes a model when a user adds a checkpoint (:mod:`stream_restore.model
 
 from __future__ import annotations
 
-from . import nafnet, rrdb, srvgg
+from . import nafnet, rrdb, span, srvgg
 from .base import Detected, Family, detect_family
 
-FAMILIES: tuple[Family, ...] = (srvgg.FAMILY, rrdb.FAMILY, nafnet.FAMILY)
+FAMILIES: tuple[Family, ...] = (srvgg.FAMILY, rrdb.FAMILY, nafnet.FAMILY, span.FAMILY)
 
 __all__ = ["FAMILIES", "Detected", "Family", "detect_family"]
