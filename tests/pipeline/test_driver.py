@@ -27,8 +27,9 @@ TB = Fraction(1, 25)
 class Frames:
     """A source of in-memory frames (the pipeline's protocol) that counts what was taken from it."""
 
-    def __init__(self, info: StreamInfo, count: int) -> None:
+    def __init__(self, info: StreamInfo, count: int, *, timed: bool = True) -> None:
         self.info = info
+        self.timed = timed
         self.corrupt_packets = 0
         self.warnings: list[str] = []
         self.count = count
@@ -38,7 +39,7 @@ class Frames:
         for i in range(self.count):
             self.taken += 1
             data = torch.full((3, self.info.height, self.info.width), (i % 10) / 10)
-            yield Frame(data=data, pts=i, time_base=TB, index=i)
+            yield Frame(data=data, pts=i if self.timed else None, time_base=TB, index=i)
 
     def close(self) -> None:
         """Nothing to release."""
@@ -156,3 +157,12 @@ def test_untimed_frames_count_at_the_nominal_rate_or_25_fps(rate: float | None, 
         guard(Frame(data=torch.zeros(3, 8, 8), pts=None, time_base=TB, index=i))
     with pytest.raises(LimitExceededError, match="longer than the limit of 1 s"):
         guard(Frame(data=torch.zeros(3, 8, 8), pts=None, time_base=TB, index=frames))
+
+
+def test_the_driver_times_untimed_frames_at_the_streams_own_rate(x2: Backend) -> None:
+    """10 fps without timestamps: 11 frames are 1.0 s (allowed), the 12th is over (not 25 fps's 0.44 s)."""
+    info = StreamInfo(width=32, height=24, time_base=TB, frame_rate=Fraction(10))
+    job = RestoreJob(limits=Limits(max_duration=1.0))
+    assert drive(Frames(info, 11, timed=False), Collect(), x2, job).frames_out == 11
+    with pytest.raises(LimitExceededError, match="longer than the limit"):
+        drive(Frames(info, 12, timed=False), Collect(), x2, job)
