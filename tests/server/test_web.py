@@ -293,3 +293,41 @@ def test_a_job_submitted_from_the_page_shows_progress_and_completes(browser: Any
     status, data, headers = web.request("GET", f"/api/jobs/{job_id}/output")
     assert status == 200 and data == (web.outputs / "restored" / "reel.mp4").read_bytes()
     assert 'filename="reel.mp4"' in headers["Content-Disposition"]
+
+
+def test_serve_web_port_prints_the_address_and_stops_on_sigterm(tmp_path: Path) -> None:
+    import argparse
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from stream_restore.commands.serve import add_arguments, build_config
+    from stream_restore.errors import ConfigError
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    with pytest.raises(ConfigError, match=r"refusing to serve on 0\.0\.0\.0 without authentication"):
+        build_config(parser.parse_args(["--web-port", "0", "--web-host", "0.0.0.0"]))
+    assert build_config(parser.parse_args(["--web-port", "0"])).web_host == "127.0.0.1"
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "stream_restore", "serve", "--port", "0", "--web-port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert process.stdout is not None and process.stdout.readline().startswith("listening on 127.0.0.1:")
+        line = process.stdout.readline()
+        assert line.startswith("web page on http://127.0.0.1:"), line
+        port = int(line.rstrip().rstrip("/").rsplit(":", 1)[1])
+        page = Web(None, port, tmp_path, tmp_path)  # type: ignore[arg-type]
+        assert page.request("GET", "/api/models", token=None)[0] == 200  # no token file: open on loopback
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(60) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=2):
+        pass
