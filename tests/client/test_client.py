@@ -58,6 +58,29 @@ def test_demo_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert "server listening on 127.0.0.1:" in err and "restored 12 frames" in err and str(out) in err
     assert [s[0] for s in stream_summary(out)] == ["video", "audio"]
     assert len(decode_video(out)[0]) == 12
+    assert (tmp_path / "sample-compare.png").is_file()
+
+
+def test_demo_restores_with_a_learned_model_and_writes_a_scored_comparison(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The default model is learned (sr-fast-x2), and on the generated scene it beats bicubic
+    against the original: the PSNR figures in the comparison image's labels say so."""
+    import re
+
+    import av
+
+    out = tmp_path / "demo.mkv"
+    assert main(["demo", str(out), "--seconds", "0.4", "--size", "128x96"]) == 0
+    err = capsys.readouterr().err
+    assert "restored 10 frames 128x96 -> 256x192 with sr-fast-x2" in err
+    found = re.search(r"PSNR against the original scene ([0-9.]+) dB bicubic, ([0-9.]+) dB sr-fast-x2", err)
+    assert found is not None, err
+    bicubic, learned = float(found.group(1)), float(found.group(2))
+    assert learned > bicubic + 0.5, (bicubic, learned)
+    with av.open(str(tmp_path / "demo-compare.png")) as picture:
+        frame = next(picture.decode(video=0))
+        assert (frame.width, frame.height) == (2 * 256 + 8, 192)  # bicubic | restored
 
 
 def test_an_input_the_client_cannot_read_is_an_input_error_not_unknown(address: str, tmp_path: Path) -> None:
