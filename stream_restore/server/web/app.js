@@ -104,6 +104,7 @@ async function loadModels() {
   const body = $("models").tBodies[0];
   body.replaceChildren();
   const selects = [$("model-select"), $("job-model")];
+  const chosen = selects.map((s) => s.value);
   selects.forEach((s) => s.replaceChildren());
   for (const model of data.models) {
     const row = body.insertRow();
@@ -129,7 +130,7 @@ async function loadModels() {
     for (const select of selects) select.add(new Option(model.name, model.name));
   }
   const preferred = data.models.find((m) => m.name === "sr-fast-x2") || data.models[0];
-  if (preferred) selects.forEach((s) => { s.value = preferred.name; });
+  selects.forEach((s, i) => { s.value = chosen[i] || (preferred ? preferred.name : ""); });
 }
 
 async function showCard(name) {
@@ -169,6 +170,7 @@ async function restoreImage(event) {
     $("compare").hidden = false;
     slide();
     $("restore-state").textContent = "done";
+    loadModels();  // the model is loaded now
   } catch (error) {
     $("restore-state").textContent = "failed";
     failed(error);
