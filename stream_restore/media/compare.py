@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from ..errors import ConfigError, InputError
 from ..files import atomic_path
 from .codecs import IMAGE_EXTENSIONS
+from .seek import seek_keyframe_before
 
 __all__ = ["Comparison", "frame_at", "psnr", "side_by_side", "write_comparison"]
 
@@ -43,7 +44,7 @@ def frame_at(path: Path, seconds: float) -> np.ndarray:
                 return frame.to_ndarray(format="rgb24")
             stream = container.streams.video[0]
             if seconds > 0:
-                container.seek(int(seconds * 1_000_000), backward=True, any_frame=False)
+                seek_keyframe_before(container, stream, seconds, str(path))
             chosen = None
             for frame in container.decode(stream):
                 if chosen is None or frame.time is None or frame.time <= seconds + 1e-6:
