@@ -30,6 +30,7 @@ import re
 import shutil
 import socket
 import ssl
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -200,6 +201,12 @@ class _HttpServer(ThreadingHTTPServer):
         self.web = web
         super().__init__(address, handler)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A connection that failed outside a request (a refused client certificate, a reset): logged
+        in one line, not as socketserver's traceback on stderr."""
+        error = sys.exc_info()[1]
+        log.info("web: connection from %s ended: %s", client_address[0] if client_address else "?", error)
+
 
 class _Handler(BaseHTTPRequestHandler):
     server: _HttpServer
@@ -295,6 +302,15 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Disposition", f'attachment; filename="{safe}"')
             self.end_headers()
             shutil.copyfileobj(file, self.wfile, 256 * 1024)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own refusals (a malformed request line, an unknown method) as JSON too."""
+        self.close_connection = True
+        try:
+            phrase = HTTPStatus(code).phrase
+        except ValueError:
+            phrase = str(code)
+        self._error(code, message or phrase)
 
     def _error(self, status: int, message: str, code: str = "") -> None:
         if not code:
