@@ -1,4 +1,5 @@
-"""Fixtures for backend tests: test-only toy models registered for the session, removed after."""
+"""Fixtures for backend tests: test-only toy models registered for this package's tests, removed after
+(a session-wide registration leaked them into later tests: the catalog check saw them as stale)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from stream_restore.models import registry
 from .toy_models import TOY_SPECS
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="package", autouse=True)
 def toy_models() -> Iterator[None]:
     """Register the toy models (recurrent, window) for the tests, and unregister them afterwards."""
     for spec in TOY_SPECS:
