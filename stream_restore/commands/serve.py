@@ -2,7 +2,8 @@
 
 Settings come from ``--config FILE`` (JSON or TOML, same names as the flags with ``_``), overridden
 by flags. ``--port 0`` picks a free port; the address is printed on stdout as
-``listening on HOST:PORT`` once the server accepts calls.
+``listening on HOST:PORT`` once the server accepts calls (and ``web page on URL`` with
+``--web-port``: the page of ``server/web.py``, same auth as the API).
 """
 
 from __future__ import annotations

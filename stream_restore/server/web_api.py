@@ -19,7 +19,7 @@ from typing import Any
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
-from ..errors import InputError, PermissionDeniedError
+from ..errors import InputError, ModelNotFoundError, PermissionDeniedError
 from ..jobs import JobState
 from ..jobs.roots import path_under, relative_to_root
 from ..jobs.service import JobsCore
@@ -105,8 +105,6 @@ class WebApi:
     def card(self, name: str) -> JSON:
         known = {m.name for m in list_models(self.state).models}
         if name not in known:
-            from ..errors import ModelNotFoundError
-
             raise ModelNotFoundError(f"unknown model {name!r}")
         return {"name": name, "card": card_text(name)}
 
