@@ -14,9 +14,19 @@ import tomllib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-__all__ = ["SHIPPED", "ModelRow", "added_rows", "catalog_rows", "main"]
+__all__ = ["CARDS_DIR", "SHIPPED", "ModelRow", "added_rows", "card_text", "catalog_rows", "main"]
 
 log = logging.getLogger(__name__)
+
+CARDS_DIR = Path(__file__).resolve().parent / "models" / "cards"  # read as files: no torch import
+
+
+def card_text(name: str) -> str | None:
+    """The Markdown card of shipped model ``name``, or None where it has none (no trained weights)."""
+    if not name or "/" in name or "\\" in name or name.startswith("."):
+        return None
+    path = CARDS_DIR / f"{name}.md"
+    return path.read_text() if path.is_file() else None
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,10 @@ The floors, top to bottom: ``cli`` -> ``commands`` -> ``server`` -> ``pipeline``
 -> ``media`` -> base; ``live`` sits between ``server`` and ``pipeline``. ``bench``, ``training`` and
 ``evaluation`` sit beside ``commands``: they use
 the core but never the server (``bench`` may drive the client), and ``evaluation`` may use
-``training``, never the other way round. The client library uses only the base and the generated
-``v1`` messages. Nothing imports ``cli`` or ``commands`` (``cli`` finds subcommands by name).
+``training``, never the other way round. ``server`` reads the torch-free ``model_catalog`` (the web
+page lists the same rows and cards as ``stream-restore models``). The client library uses only the
+base and the generated ``v1`` messages. Nothing imports ``cli`` or ``commands`` (``cli`` finds
+subcommands by name).
 Function-level imports count as much as module-level ones: a lazy import is still a dependency.
 """
 
@@ -54,7 +56,7 @@ ALLOWED: dict[str, set[str]] = {
     "pipeline": _BASE | {"media", "backends", "models"},
     "live": _BASE | {"pipeline", "media", "backends", "models"},
     "jobs": _BASE | {"pipeline", "media", "backends", "models"},
-    "server": _BASE | {"jobs", "live", "pipeline", "media", "backends", "models", "v1"},
+    "server": _BASE | {"jobs", "live", "model_catalog", "pipeline", "media", "backends", "models", "v1"},
     "client": _BASE | {"v1"},
     "training": _BASE | {"pipeline", "media", "backends", "models"},
     "evaluation": _BASE | {"training", "pipeline", "media", "backends", "models"},

@@ -68,17 +68,17 @@ def run(args: argparse.Namespace) -> int:
 def _show(name: str, directory: Path) -> int:
     """Print a model's card (shipped models) or its sidecar (added ones), without importing torch."""
     from ..errors import ModelNotFoundError
-    from ..model_catalog import catalog_rows
+    from ..model_catalog import card_text, catalog_rows
 
     rows = {row.name: row for row in catalog_rows(directory)}
     row = rows.get(name)
     if row is None:
         raise ModelNotFoundError(f"unknown model {name!r}; see 'stream-restore models'")
-    card = Path(__file__).resolve().parents[1] / "models" / "cards" / f"{name}.md"
+    card = None if row.added else card_text(name)
     if row.added:
         print((directory / f"{name}.toml").read_text(errors="replace"), end="")
-    elif card.is_file():
-        print(card.read_text(), end="")
+    elif card is not None:
+        print(card, end="")
     else:
         print(
             f"{row.name}: {row.description}\n(task {row.task}, x{row.scale}, frames {row.frames}; no trained "

@@ -2,7 +2,8 @@
 
 Settings come from ``--config FILE`` (JSON or TOML, same names as the flags with ``_``), overridden
 by flags. ``--port 0`` picks a free port; the address is printed on stdout as
-``listening on HOST:PORT`` once the server accepts calls.
+``listening on HOST:PORT`` once the server accepts calls (and ``web page on URL`` with
+``--web-port``: the page of ``server/web.py``, same auth as the API).
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     net.add_argument("--metrics-port", type=int, help="serve Prometheus metrics over HTTP on this port")
     net.add_argument("--metrics-host", help="address of the metrics endpoint, which has no auth (default "
                                             "127.0.0.1)")
+    net.add_argument("--web-port", type=int, help="serve the web page on this port (0 picks a free one; "
+                                                  "off by default); same auth as the API")
+    net.add_argument("--web-host", help="address of the web page (default 127.0.0.1)")
     net.add_argument("--allow-insecure", action="store_true",
                      help="listen on a non-loopback address with neither TLS nor tokens (refused otherwise)")
     lim = parser.add_argument_group("limits")
@@ -90,6 +94,7 @@ def build_config(args: argparse.Namespace) -> Any:
         "max_image_pixels": args.max_image_pixels, "max_engines": args.max_engines,
         "engine_cache_dir": args.engine_cache_dir,
         "models_dir": str(getattr(args, "models_dir", "") or ""),
+        "web_port": args.web_port, "web_host": args.web_host,
     }
     if args.preload:
         flags["preload"] = tuple(args.preload)
@@ -109,10 +114,11 @@ def build_config(args: argparse.Namespace) -> Any:
         flags.update(max_width=width, max_height=height, max_pixels=width * height)
     settings.update({k: v for k, v in flags.items() if v is not None})
     config = merge_config(settings)
-    if not (config.tls or config.tokens or _is_loopback(config.host) or args.allow_insecure
-            or settings.get("allow_insecure")):
+    exposed = [h for h in (config.host, config.web_host if config.web_port is not None else "localhost")
+               if not _is_loopback(h)]
+    if exposed and not (config.tls or config.tokens or args.allow_insecure or settings.get("allow_insecure")):
         raise ConfigError(
-            f"refusing to serve on {config.host} without authentication: give --token-file or "
+            f"refusing to serve on {exposed[0]} without authentication: give --token-file or "
             "--tls-cert/--tls-key "
             "(mutual TLS with --tls-client-ca), or --allow-insecure where the network itself is trusted"
         )
@@ -138,6 +144,9 @@ async def _serve(config: Any) -> None:
     host = config.host if ":" not in config.host else f"[{config.host}]"
     extra = f" (metrics on port {server.metrics_port})" if server.metrics_port is not None else ""
     sys.stdout.write(f"listening on {host}:{port}{extra}\n")
+    if server.web_port is not None:
+        web_host = config.web_host if ":" not in config.web_host else f"[{config.web_host}]"
+        sys.stdout.write(f"web page on {'https' if config.tls else 'http'}://{web_host}:{server.web_port}/\n")
     sys.stdout.flush()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -11,6 +11,7 @@ Examples::
     stream-restore eval --scale 2 3 4 --dataset Set5 Set14 BSD100
     stream-restore eval --model vsr-x4 --dataset video video-crf30 --json
     stream-restore eval --model sr-compact-x4 vsr-x4 --dataset video --no-temporal
+    stream-restore eval --scale 2 --dataset Set5 video --plot scores.png   # needs the plot extra
 """
 
 from __future__ import annotations
@@ -60,6 +61,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="model scales to include; 1 = deblurring (default: 4)",
     )
     parser.add_argument("--json", action="store_true", help="one JSON object per (model, dataset) line")
+    parser.add_argument("--plot", type=Path, metavar="FILE.png",
+                        help="also draw PSNR per model and dataset, and per-frame PSNR and flicker for video "
+                             "sets (needs matplotlib: pip install 'stream-restore[plot]')")
     parser.add_argument(
         "--data-dir", type=Path, help=f"shared data folder (default: ${DATA_ENV} or ../shared/data)"
     )
@@ -162,6 +166,10 @@ def run(args: argparse.Namespace) -> int:
     if not data_dir.is_dir():
         raise ConfigError(f"data folder {data_dir} does not exist; pass --data-dir or set ${DATA_ENV}")
     check_device(args.device)
+    if args.plot is not None:
+        from .plot import check_plot_target
+
+        check_plot_target(args.plot)  # before minutes of scoring
     options = BackendOptions(device=args.device, threads=args.threads)
     specs = _select_models(args)
     if args.no_temporal:
@@ -174,6 +182,7 @@ def run(args: argparse.Namespace) -> int:
             "no dataset matches the selected models (SR models need x2-x4 data, deblur models scale 1)"
         )
     backends: dict[str, Backend] = {}
+    tables: list[tuple[str, int, list[EvalResult]]] = []
     started = time.perf_counter()
     try:
         for dataset, scale, specs in plan:
@@ -187,6 +196,7 @@ def run(args: argparse.Namespace) -> int:
                 if args.json:
                     line = {**result.to_json(), "task": spec.task.value, "baseline": spec is specs[0]}
                     print(json.dumps(line), flush=True)
+            tables.append((dataset, scale, results))
             if not args.json:
                 print(format_table(dataset, scale, samples, results) + "\n", flush=True)
     finally:
@@ -194,4 +204,8 @@ def run(args: argparse.Namespace) -> int:
             backend.close()
     elapsed = time.perf_counter() - started
     sys.stderr.write(f"stream-restore eval: {len(plan)} tables in {elapsed:.1f} s\n")
+    if args.plot is not None:
+        from .plot import write_plot
+
+        sys.stderr.write(f"wrote {write_plot(args.plot, tables)}\n")
     return 0

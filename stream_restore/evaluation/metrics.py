@@ -38,6 +38,7 @@ __all__ = [
     "shave",
     "ssim",
     "temporal_difference",
+    "temporal_differences",
 ]
 
 _SSIM_SIZE = 11
@@ -227,9 +228,21 @@ def temporal_difference(output: torch.Tensor, target: torch.Tensor) -> float:
     the true motion scores near 0; frame-to-frame changes the ground truth does not have (flicker,
     crawling texture, unstable detail) raise it, even when each frame's PSNR is good.
     """
+    return float(_step_differences(output, target).mean().item())
+
+
+def temporal_differences(output: torch.Tensor, target: torch.Tensor) -> list[float]:
+    """The flicker figure of each step t-1 -> t of a clip (T - 1 values; their mean is
+    :func:`temporal_difference`): where in a clip the output flickers."""
+    steps = _step_differences(output, target)
+    return [float(v) for v in steps.flatten(1).mean(dim=1).tolist()]
+
+
+def _step_differences(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """|(out_t - out_{t-1}) - (gt_t - gt_{t-1})| for t = 1..T-1, float64, (T - 1, C, H, W)."""
     _check_pair(output, target)
     if output.dim() != 4 or output.shape[0] < 2:
         raise InputError(f"temporal_difference needs (T >= 2, C, H, W) clips, got {list(output.shape)}")
     out = output.to(torch.float64)
     ref = target.to(torch.float64)
-    return float(((out[1:] - out[:-1]) - (ref[1:] - ref[:-1])).abs().mean().item())
+    return ((out[1:] - out[:-1]) - (ref[1:] - ref[:-1])).abs()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 
 import torch
@@ -22,7 +22,7 @@ from ..frames import Frame
 from ..pipeline.session import StreamSession
 from .benchmark_images import gray_from_rgb, im2uint8
 from .datasets import Sample
-from .metrics import align_upto_shift, image_scores, shave, temporal_difference
+from .metrics import align_upto_shift, image_scores, shave, temporal_difference, temporal_differences
 
 __all__ = ["EvalResult", "evaluate", "restore_clip"]
 
@@ -35,7 +35,9 @@ class EvalResult:
     values (video only, mean over clips; lower is steadier), ``sharpness`` the mean Laplacian
     variance of the outputs' luma and ``sharpness_gt`` the ground truth's (no-reference detail
     figure, squared code values), ``seconds`` of wall time for inference (excluding data
-    preparation).
+    preparation). Video also keeps the series behind the means (for ``eval --plot``): PSNR-Y of
+    every frame and the flicker of every frame step, clips one after the other, and the frames of
+    each clip; they are left out of :meth:`to_json`.
     """
 
     model: str
@@ -49,10 +51,15 @@ class EvalResult:
     sharpness: float
     sharpness_gt: float
     seconds: float
+    psnr_y_frames: tuple[float, ...] = field(default=(), repr=False)
+    temporal_steps: tuple[float, ...] = field(default=(), repr=False)
+    clip_frames: tuple[int, ...] = field(default=(), repr=False)
 
     def to_json(self) -> dict[str, object]:
-        """A JSON-safe dict (infinite PSNR becomes the string "inf")."""
-        return {k: ("inf" if isinstance(v, float) and math.isinf(v) else v) for k, v in asdict(self).items()}
+        """A JSON-safe dict of the means (infinite PSNR becomes the string "inf")."""
+        series = {"psnr_y_frames", "temporal_steps", "clip_frames"}
+        return {k: ("inf" if isinstance(v, float) and math.isinf(v) else v) for k, v in asdict(self).items()
+                if k not in series}
 
 
 def restore_clip(backend: Backend, clip: torch.Tensor) -> torch.Tensor:
@@ -75,7 +82,8 @@ def evaluate(backend: Backend, dataset: str, samples: Sequence[Sample]) -> EvalR
     psnr_y: list[float] = []
     ssim_y: list[float] = []
     psnr_rgb: list[float] = []
-    temporal: list[float] = []
+    temporal: list[float] = []  # per clip
+    steps: list[float] = []  # per frame step, all clips
     sharp: list[float] = []
     sharp_gt: list[float] = []
     seconds = 0.0
@@ -103,9 +111,9 @@ def evaluate(backend: Backend, dataset: str, samples: Sequence[Sample]) -> EvalR
             sharp.append(scores["sharpness"])
             sharp_gt.append(scores["sharpness_gt"])
         if out.shape[0] > 1:
-            temporal.append(
-                temporal_difference(shave(out, sample.border), shave(sample.target, sample.border))
-            )
+            pair = (shave(out, sample.border), shave(sample.target, sample.border))
+            temporal.append(temporal_difference(*pair))  # the published figure, computed as always
+            steps.extend(temporal_differences(*pair))
     return EvalResult(
         model=spec.name,
         dataset=dataset,
@@ -118,4 +126,7 @@ def evaluate(backend: Backend, dataset: str, samples: Sequence[Sample]) -> EvalR
         sharpness=_mean(sharp),
         sharpness_gt=_mean(sharp_gt),
         seconds=seconds,
+        psnr_y_frames=tuple(psnr_y) if steps else (),
+        temporal_steps=tuple(steps),
+        clip_frames=tuple(s.frames for s in samples) if steps else (),
     )

@@ -8,6 +8,7 @@ are read back from the files (the output as encoded, what a viewer will see).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import av
@@ -18,10 +19,20 @@ import torch.nn.functional as F
 from ..errors import ConfigError, InputError
 from ..files import atomic_path
 from .codecs import IMAGE_EXTENSIONS
+from .seek import seek_keyframe_before
 
-__all__ = ["frame_at", "psnr", "side_by_side", "write_comparison"]
+__all__ = ["Comparison", "frame_at", "psnr", "side_by_side", "write_comparison"]
 
 _GAP = 8  # pixels between the two halves
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A written before/after image and, where a reference was given, the PSNR (dB, RGB) of each
+    half against it: (input upscaled by bicubic, restored)."""
+
+    path: Path
+    psnr: tuple[float, float] | None = None
 
 
 def frame_at(path: Path, seconds: float) -> np.ndarray:
@@ -33,7 +44,7 @@ def frame_at(path: Path, seconds: float) -> np.ndarray:
                 return frame.to_ndarray(format="rgb24")
             stream = container.streams.video[0]
             if seconds > 0:
-                container.seek(int(seconds * 1_000_000), backward=True, any_frame=False)
+                seek_keyframe_before(container, stream, seconds, str(path))
             chosen = None
             for frame in container.decode(stream):
                 if chosen is None or frame.time is None or frame.time <= seconds + 1e-6:
@@ -60,14 +71,11 @@ def side_by_side(
     from PIL import Image, ImageDraw
 
     height, width = after.shape[:2]
-    x = torch.from_numpy(before).permute(2, 0, 1)[None].float() / 255.0
-    up = F.interpolate(x, size=(height, width), mode="bicubic", align_corners=False).clamp(0, 1)
-    baseline = (up[0].permute(1, 2, 0).numpy() * 255.0 + 0.5).astype(np.uint8)
+    baseline = _bicubic(before, height, width)
     texts = list(labels)
-    if reference is not None and reference.shape == after.shape:
-        texts = [
-            f"{t}  {psnr(img, reference):.2f} dB" for t, img in zip(texts, (baseline, after), strict=True)
-        ]
+    scores = _scores(baseline, after, reference)
+    if scores is not None:
+        texts = [f"{t}  {score:.2f} dB" for t, score in zip(texts, scores, strict=True)]
     canvas = np.full((height, 2 * width + _GAP, 3), 255, np.uint8)
     canvas[:, :width] = baseline
     canvas[:, width + _GAP :] = after
@@ -80,6 +88,20 @@ def side_by_side(
     return np.asarray(image)
 
 
+def _bicubic(image: np.ndarray, height: int, width: int) -> np.ndarray:
+    x = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 255.0
+    up = F.interpolate(x, size=(height, width), mode="bicubic", align_corners=False).clamp(0, 1)
+    return (up[0].permute(1, 2, 0).numpy() * 255.0 + 0.5).astype(np.uint8)
+
+
+def _scores(
+    baseline: np.ndarray, after: np.ndarray, reference: np.ndarray | None
+) -> tuple[float, float] | None:
+    if reference is None or reference.shape != after.shape:
+        return None
+    return psnr(baseline, reference), psnr(after, reference)
+
+
 def write_comparison(
     source: Path,
     restored: Path,
@@ -89,9 +111,10 @@ def write_comparison(
     labels: tuple[str, str],
     restored_seconds: float | None = None,
     reference: np.ndarray | None = None,
-) -> Path:
+) -> Comparison:
     """Write the before/after PNG of the frame at ``seconds`` (``restored_seconds`` in the output,
-    when it starts elsewhere) to ``target``, atomically."""
+    when it starts elsewhere) to ``target``, atomically; with a ``reference`` of the restored size,
+    both halves are scored against it."""
     if target.suffix.lower() != ".png":
         raise ConfigError(f"--compare writes a PNG: {target} should end in .png")
     try:
@@ -103,4 +126,5 @@ def write_comparison(
     picture = side_by_side(before, after, labels, reference)
     with atomic_path(target) as partial:
         Image.fromarray(picture).save(partial, format="PNG")
-    return target
+    height, width = after.shape[:2]
+    return Comparison(target, _scores(_bicubic(before, height, width), after, reference))

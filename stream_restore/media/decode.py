@@ -28,6 +28,7 @@ from ..frames import Frame, StreamInfo
 from .convert import DecodePlan
 from .demuxers import DemuxPolicy, policy_for, refused_demuxer
 from .errors import LibavLine, input_error, libav_capture
+from .seek import seek_keyframe_before
 from .warnings import WarningLog
 
 __all__ = ["MediaItem", "Source", "TimestampGaps", "VideoReader", "check_frame_size"]
@@ -231,10 +232,7 @@ class VideoReader:
     def _seek(self, start: float) -> None:
         """Jump to the keyframe at or before ``start`` s; an input that cannot seek is read from
         its beginning (the frames before ``start`` are then decoded and dropped)."""
-        try:
-            self._container.seek(int(start * 1_000_000), backward=True, any_frame=False)
-        except (av.FFmpegError, OSError, ValueError) as exc:
-            log.debug("%s: cannot seek to %.3f s (%s); reading from the start", self.name, start, exc)
+        seek_keyframe_before(self._container, self._stream, start, self.name)
 
     def _in_part(self, when: Fraction | float | None) -> int:
         """-1 before the part being read, 0 inside it, 1 after it (untimed items are inside)."""

@@ -9,6 +9,7 @@ tone. Generated in memory with PyAV; nothing is downloaded.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
@@ -34,20 +35,29 @@ def sample_frame(index: int, width: int, height: int) -> np.ndarray:
 
 
 def write_sample_clip(
-    path: Path, *, width: int, height: int, frames: int, fps: int = 25, audio: bool = True
+    path: Path,
+    *,
+    width: int,
+    height: int,
+    frames: int,
+    fps: int = 25,
+    audio: bool = True,
+    pattern: Callable[[int, int, int], np.ndarray] = sample_frame,
+    crf: int = 23,
 ) -> Path:
-    """Write ``frames`` frames of the pattern as H.264 (CRF 23) in MPEG-TS, with a stereo AAC tone
-    of the same duration (330 Hz, a step up each second) unless ``audio`` is False."""
+    """Write ``frames`` frames of ``pattern`` (index, width, height -> RGB uint8; default the moving
+    pattern) as H.264 (CRF ``crf``) in MPEG-TS, with a stereo AAC tone of the same duration (330 Hz,
+    a step up each second) unless ``audio`` is False."""
     with av.open(str(path), "w", format="mpegts") as out:
         video = out.add_stream(
-            "libx264", rate=fps, options={"preset": "veryfast", "crf": "23", "threads": "1"}
+            "libx264", rate=fps, options={"preset": "veryfast", "crf": str(crf), "threads": "1"}
         )
         video.width, video.height, video.pix_fmt = width, height, "yuv420p"
         tone_stream = out.add_stream("aac", rate=48000) if audio else None
         if tone_stream is not None:
             tone_stream.codec_context.layout = "stereo"
         for i in range(frames):
-            frame = av.VideoFrame.from_ndarray(sample_frame(i, width, height), format="rgb24").reformat(
+            frame = av.VideoFrame.from_ndarray(pattern(i, width, height), format="rgb24").reformat(
                 format="yuv420p"
             )
             frame.pts, frame.time_base = i, Fraction(1, fps)

@@ -41,6 +41,9 @@ from .metrics import ServerMetrics
 from .servicer import RestorerServicer
 from .slots import StreamSlots
 from .state import ServerState, worker_threads
+from .tokens import BearerTokens
+from .web import WebServer
+from .web_api import WebApi
 
 __all__ = ["JOBS_SERVICE_NAME", "SERVICE_NAME", "RestoreServer"]
 
@@ -101,6 +104,8 @@ class RestoreServer:
             self.metrics.watch_jobs(self.jobs.store.counts)
         self.port: int | None = None
         self.metrics_port: int | None = None
+        self.web_port: int | None = None
+        self._web: WebServer | None = None
         self._server: grpc.aio.Server | None = None
         self._health = health.aio.HealthServicer()
         self._http: Any = None
@@ -154,6 +159,9 @@ class RestoreServer:
             port = 0
         if port == 0:
             raise ConfigError(f"cannot listen on {address} (in use, or not a local address)")
+        if config.web_port is not None:
+            self._web = self._web_page()  # binds now: a port in use fails before gRPC serves
+            self.web_port = self._web.start()
         await server.start()
         self._server, self.port = server, port
         if config.metrics_port is not None:
@@ -191,11 +199,14 @@ class RestoreServer:
             await asyncio.sleep(0.05)
         await stopping
         self._server = None
+        loop = asyncio.get_running_loop()
+        if self._web is not None:  # after the grace period: the page's requests in flight finish
+            await loop.run_in_executor(None, self._web.close)
+            self._web = None
         if self._http is not None:
             self._http.shutdown()
             self._http.server_close()
             self._http = None
-        loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, self._executor.shutdown, True)  # image calls in flight finish
         await loop.run_in_executor(None, self.state.engines.close)
         if self.jobs is not None:
@@ -205,6 +216,15 @@ class RestoreServer:
             self._private_cache = None
         if state.slots.threads:
             log.error("%d call thread(s) still running after shutdown", state.slots.threads)
+
+    def _web_page(self) -> WebServer:
+        """The web page's server (``--web-port``): the same tokens, and the same TLS, as the API."""
+        config = self.config
+        tls = check_tls_files(config.tls) if config.tls is not None else None
+        kinds = ["token"] * bool(config.tokens) + ["mutual TLS"] * bool(config.tls and config.tls.client_ca)
+        api = WebApi(self.state, self.jobs, live=None, auth=" + ".join(kinds) or "none")  # live: see WebApi
+        return WebServer(api, BearerTokens(config.tokens), config.web_host, config.web_port or 0, tls,
+                         config.max_image_bytes)
 
     async def wait_for_termination(self) -> None:
         if self._server is not None:

@@ -8,6 +8,7 @@ line flags override it. Nothing below this module reads files or the environment
 from __future__ import annotations
 
 import json
+import ssl
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -28,10 +29,10 @@ class TlsConfig:
     client_ca: bytes | None = None  # PEM roots; when set, clients must present a certificate
 
 
-def check_tls_files(tls: TlsConfig) -> None:
+def check_tls_files(tls: TlsConfig) -> ssl.SSLContext:
     """Raise ConfigError unless the certificate, key and client CA load and the key fits the
-    certificate (gRPC would only log its reason and fail to bind)."""
-    import ssl
+    certificate (gRPC would only log its reason and fail to bind). Returns a server context of
+    them (client certificates required when there is a client CA), for the web page's HTTPS."""
     import tempfile
 
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -50,6 +51,8 @@ def check_tls_files(tls: TlsConfig) -> None:
             context.load_verify_locations(cadata=tls.client_ca.decode("ascii", errors="replace"))
         except (ssl.SSLError, ValueError) as exc:
             raise ConfigError(f"the client CA is not a PEM certificate ({exc})") from None
+        context.verify_mode = ssl.CERT_REQUIRED
+    return context
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,9 @@ class ServerConfig:
     jobs_output_root: str = ""
     state_dir: str = ""
     jobs_devices: tuple[str, ...] = ("cpu",)
+    # The web page (``server/web.py``): off unless a port is given (0 = a free one); same auth as the API.
+    web_port: int | None = None
+    web_host: str = "127.0.0.1"
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -116,8 +122,9 @@ class ServerConfig:
             raise ConfigError("idle_timeout must be positive and grace_period not negative")
         if self.input_buffer_bytes < 1024 or self.output_buffer_chunks < 1 or self.output_chunk_bytes < 1024:
             raise ConfigError("stream buffers are too small")
-        if self.metrics_port is not None and not 0 <= self.metrics_port <= 65535:
-            raise ConfigError(f"metrics_port must be within 0..65535, got {self.metrics_port}")
+        for name, number in (("metrics_port", self.metrics_port), ("web_port", self.web_port)):
+            if number is not None and not 0 <= number <= 65535:
+                raise ConfigError(f"{name} must be within 0..65535, got {number}")
         if self.min_input_rate < 0 or self.input_rate_window <= 0:
             raise ConfigError("min_input_rate must not be negative and input_rate_window must be positive")
         if self.max_call_seconds is not None and self.max_call_seconds <= 0:

@@ -22,9 +22,10 @@ from ..media.images import encode_image
 from ..media.still import decode_image, image_header
 from ..models.registry import get_spec
 from ..pipeline import RestoreJob, drive
+from .memory import release_freed_memory
 from .state import ServerState
 
-__all__ = ["RestoredImage", "restore_image"]
+__all__ = ["RestoredImage", "restore_image", "restore_image_in_slot"]
 
 _SUFFIX = {"png": ".png", "jpeg": ".jpg", "jpg": ".jpg", "webp": ".webp"}
 _CODEC_SUFFIX = {"png": ".png", "mjpeg": ".jpg", "webp": ".webp", "libwebp": ".webp", "bmp": ".png"}
@@ -141,3 +142,24 @@ def restore_image(
             f"{config.max_message_bytes}; ask for JPEG or WebP, or use RestoreFrames (which splits frames)"
         )
     return RestoredImage(encoded, MIME[suffix], out.width, out.height, time.perf_counter() - start)
+
+
+def restore_image_in_slot(
+    state: ServerState,
+    data: bytes,
+    model: str,
+    backend: str,
+    tile_max_pixels: int = 0,
+    tile_overlap: int = 0,
+    output_format: str = "",
+    quality: int = 0,
+) -> RestoredImage:
+    """:func:`restore_image` inside one of the ``max_images`` slots, after the backend check
+    (blocking; RestoreImage and the web page both come through here)."""
+    state.engines.check(model, backend)
+    with state.images.acquire():
+        try:
+            return restore_image(state, data, model, backend, tile_max_pixels, tile_overlap, output_format,
+                                 quality)
+        finally:
+            release_freed_memory()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import itertools
 import logging
 import time
@@ -26,6 +25,7 @@ from ..errors import InputError, StreamRestoreError
 from .logs import CALL_ID
 from .metrics import ServerMetrics
 from .status import status_for
+from .tokens import TOKEN_MESSAGE, BearerTokens
 
 __all__ = ["AuthInterceptor", "CallInterceptor"]
 
@@ -63,7 +63,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
     """Accepts a call only with one of ``tokens`` as its bearer token (compared in constant time)."""
 
     def __init__(self, tokens: Iterable[str], metrics: ServerMetrics | None = None) -> None:
-        self._tokens = [t.encode() for t in tokens]
+        self._tokens = BearerTokens(tokens)
         self._metrics = metrics
 
     def _authorized(self, metadata: Iterable[tuple[str, Any]] | None) -> bool:
@@ -71,22 +71,17 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         for key, value in metadata or ():
             if key.lower() == "authorization":
                 header = value.decode() if isinstance(value, bytes) else str(value)
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token:
-            return False
-        offered = token.strip().encode()
-        matches = [hmac.compare_digest(offered, known) for known in self._tokens]  # no early exit
-        return any(matches)
+        return self._tokens.accepts(header)
 
     async def intercept_service(
         self, continuation: Continuation, details: grpc.HandlerCallDetails
     ) -> grpc.RpcMethodHandler:
         handler = await continuation(details)
-        if handler is None or not self._tokens or details.method.startswith(_HEALTH_PREFIX):
+        if handler is None or not self._tokens.required or details.method.startswith(_HEALTH_PREFIX):
             return handler
         if self._authorized(details.invocation_metadata):
             return handler
-        message = "missing or invalid bearer token (send 'authorization: Bearer <token>')"
+        message = TOKEN_MESSAGE
 
         if handler.response_streaming:
             async def refuse_stream(request: Any, context: grpc.aio.ServicerContext) -> Any:

@@ -44,7 +44,7 @@ class JobsServicer(jpb_grpc.JobsServicer):
     def __init__(self, state: ServerState, core: JobsCore) -> None:
         self.state, self.core = state, core
 
-    def _job(self, request: jpb.SubmitJobRequest) -> RestoreJob:
+    def job_for(self, request: jpb.SubmitJobRequest) -> RestoreJob:
         """The same job a Restore call with these options builds (container from the output name)."""
         output = pb.OutputOptions()
         output.CopyFrom(request.output)
@@ -54,7 +54,7 @@ class JobsServicer(jpb_grpc.JobsServicer):
         self.state.engines.check(job.model, job.backend)
         return replace(job, backend=backend, encode=replace(job.encode, container=None))
 
-    def _message(self, progress: JobProgress) -> jpb.Job:
+    def message(self, progress: JobProgress) -> jpb.Job:
         source, target = self.core.record(progress.job_id)
         return jpb.Job(
             id=progress.job_id, state=_STATES[progress.state],
@@ -71,33 +71,33 @@ class JobsServicer(jpb_grpc.JobsServicer):
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.state.executor, function)
 
-    async def SubmitJob(self, request: jpb.SubmitJobRequest, context: grpc.aio.ServicerContext
-                        ) -> jpb.SubmitJobResponse:
-        job = self._job(request)
+    def submit(self, request: jpb.SubmitJobRequest) -> list[jpb.Job]:
+        """Check and store the jobs a request asks for (blocking: the store waits for locks)."""
+        job = self.job_for(request)
         seconds = request.segment_seconds or DEFAULT_SEGMENT_SECONDS
         if seconds < 0:
             raise ConfigError("segment_seconds must not be negative")
+        done = self.core.submit(list(request.inputs), request.output_dir, job, segment_seconds=seconds,
+                                suffix=request.suffix or None)
+        return [self.message(p) for p in done]
 
-        def run() -> list[jpb.Job]:
-            done = self.core.submit(list(request.inputs), request.output_dir, job, segment_seconds=seconds,
-                                    suffix=request.suffix or None)
-            return [self._message(p) for p in done]
-
-        return jpb.SubmitJobResponse(jobs=await self._call(run))
+    async def SubmitJob(self, request: jpb.SubmitJobRequest, context: grpc.aio.ServicerContext
+                        ) -> jpb.SubmitJobResponse:
+        return jpb.SubmitJobResponse(jobs=await self._call(lambda: self.submit(request)))
 
     async def GetJob(self, request: jpb.JobRef, context: grpc.aio.ServicerContext) -> jpb.Job:
-        return await self._call(lambda: self._message(self.core.get(request.id)))
+        return await self._call(lambda: self.message(self.core.get(request.id)))
 
     async def ListJobs(self, request: jpb.ListJobsRequest, context: grpc.aio.ServicerContext
                        ) -> jpb.ListJobsResponse:
-        jobs = await self._call(lambda: [self._message(p) for p in self.core.list()])
+        jobs = await self._call(lambda: [self.message(p) for p in self.core.list()])
         return jpb.ListJobsResponse(jobs=jobs)
 
     async def CancelJob(self, request: jpb.JobRef, context: grpc.aio.ServicerContext) -> jpb.Job:
-        return await self._call(lambda: self._message(self.core.cancel(request.id)))
+        return await self._call(lambda: self.message(self.core.cancel(request.id)))
 
     async def ResumeJob(self, request: jpb.JobRef, context: grpc.aio.ServicerContext) -> jpb.Job:
-        return await self._call(lambda: self._message(self.core.resume(request.id)))
+        return await self._call(lambda: self.message(self.core.resume(request.id)))
 
     async def WatchJob(
         self, request: jpb.JobRef, context: grpc.aio.ServicerContext
@@ -105,7 +105,7 @@ class JobsServicer(jpb_grpc.JobsServicer):
         last: jpb.Job | None = None
         while True:
             progress = await self._call(lambda: self.core.get(request.id))
-            message = await self._call(lambda: self._message(progress))  # noqa: B023 (awaited at once)
+            message = await self._call(lambda: self.message(progress))  # noqa: B023 (awaited at once)
             if message != last:
                 yield message
                 last = message

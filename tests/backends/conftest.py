@@ -1,4 +1,5 @@
-"""Fixtures for backend tests: test-only toy models registered for the session, removed after."""
+"""Fixtures for backend tests: test-only toy models registered for this package's tests, removed after
+(a session-wide registration leaked them into later tests: the catalog check saw them as stale)."""
 
 from __future__ import annotations
 

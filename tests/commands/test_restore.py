@@ -245,6 +245,27 @@ def test_a_part_of_the_input_is_restored_from_its_start_and_begins_at_zero(clip,
     assert "no video frame at or after the start, 10 s" in capsys.readouterr().err
     assert restore(src, tmp_path / "bad.mkv", "--model", "identity", "--start", "1:75") == 2
     assert "--start must be seconds or [HH:]MM:SS" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("gop", ["250", "10"])
+def test_a_part_of_a_transport_stream_starts_at_its_frame(clip, tmp_path, gop):
+    """MPEG-TS has no index: a seek may land between keyframes, and a clip with one keyframe (the
+    demo's sample) then decoded to nothing ("no decodable video frame"). Either way the part
+    starts at the input's frame at --start."""
+    src = clip("long.ts", frames=60, width=64, height=48, fps=25, options={"g": gop})
+    with av.open(str(src)) as c:
+        decoded = list(c.decode(video=0))
+    source = [f.to_ndarray() for f in decoded]
+    at_start = next(i for i, f in enumerate(decoded) if f.time is not None and f.time >= 1 - 1e-6)
+    out = tmp_path / "part.mkv"
+    picture = tmp_path / "compare.png"
+    assert restore(src, out, "--model", "identity", "--codec", "ffv1", "--start", "1", "--frames", "5",
+                   "--compare", str(picture)) == 0
+    with av.open(str(out)) as c:
+        frames = [f.to_ndarray() for f in c.decode(video=0)]
+    assert len(frames) == 5 and picture.stat().st_size > 0  # --compare reads the input at 1 s too
+    errors = [np.abs(frames[0].astype(int) - s.astype(int)).mean() for s in source]
+    assert int(np.argmin(errors)) == at_start > 0  # the frame shown at 1 s on the input's timeline
     assert not (tmp_path / "none.mkv").exists() and not (tmp_path / "bad.mkv").exists()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import av
@@ -103,3 +104,63 @@ def test_no_temporal_rows_score_the_ablated_recurrent_model(
     rows = {r["model"]: r for r in map(json.loads, capsys.readouterr().out.splitlines())}
     assert set(rows) == {"bicubic-x2", "vsr-x2", "vsr-x2/no-temporal"}
     assert rows["vsr-x2/no-temporal"]["psnr_y"] == pytest.approx(rows["vsr-x2"]["psnr_y"], abs=1e-6)
+
+
+def _png_size(path: Path) -> tuple[int, int]:
+    with av.open(str(path)) as container:
+        frame = next(container.decode(video=0))
+        return frame.width, frame.height
+
+
+def test_plot_writes_a_png_of_the_scores(
+    tiny_set5: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("matplotlib", reason="eval --plot needs the plot extra (in dev)")
+    target = tmp_path / "scores.png"
+    args = ["eval", "--model", "bicubic-x2", "sr-fast-x2", "--dataset", "Set5", "--data-dir", str(tiny_set5)]
+    assert main([*args, "--plot", str(target)]) == 0
+    assert f"wrote {target}" in capsys.readouterr().err
+    assert _png_size(target) == (800, 450)  # 8 x 4.5 inches at 100 dpi: the bar chart alone
+
+
+def test_video_results_keep_per_frame_series_and_plot_them(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib", reason="eval --plot needs the plot extra (in dev)")
+    from stream_restore.backends import BackendOptions, create_backend
+    from stream_restore.evaluation.datasets import Sample
+    from stream_restore.evaluation.plot import write_plot
+    from stream_restore.evaluation.runner import evaluate
+    from stream_restore.models import get_spec
+
+    y, x = torch.meshgrid(torch.arange(32.0), torch.arange(48.0), indexing="ij")
+    gt = torch.stack([  # a pattern moving 3 px per frame
+        torch.stack([128 + 100 * torch.sin((x + 3 * t) / 5), 128 + 90 * torch.cos(y / 4), (x + y + t) * 2.5])
+        for t in range(5)
+    ]).clamp(0, 255).round().to(torch.uint8)
+    clips = [Sample(f"clip{n}", imresize(gt[n:].float() / 255, scale=0.5, emulate_uint8=True).float(),
+                    gt[n:].contiguous(), 2) for n in (0, 2)]  # 5 and 3 frames
+    backend = create_backend(get_spec("bicubic-x2"), "torch", BackendOptions(threads=1)).load()
+    try:
+        result = evaluate(backend, "video", clips)
+    finally:
+        backend.close()
+    assert result.clip_frames == (5, 3) and len(result.psnr_y_frames) == 8 and len(result.temporal_steps) == 6
+    assert sum(result.psnr_y_frames) / 8 == pytest.approx(result.psnr_y)
+    per_clip = (sum(result.temporal_steps[:4]) / 4 + sum(result.temporal_steps[4:]) / 2) / 2
+    assert result.temporal == pytest.approx(per_clip)
+    assert "psnr_y_frames" not in result.to_json()
+    target = write_plot(tmp_path / "video.png", [("video", 2, [result])])
+    assert _png_size(target) == (800, 800)  # a second row: per-frame PSNR and flicker
+
+
+def test_plot_without_matplotlib_names_the_extra(
+    tiny_set5: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # what an install without the extra sees
+    target = tmp_path / "scores.png"
+    args = ["eval", "--model", "bicubic-x2", "--dataset", "Set5", "--data-dir", str(tiny_set5)]
+    assert main([*args, "--plot", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "pip install 'stream-restore[plot]'" in err
+    assert not target.exists()
+    assert main([*args, "--plot", str(tmp_path / "scores.svg")]) == 2
+    assert "should end in .png" in capsys.readouterr().err

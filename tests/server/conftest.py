@@ -6,15 +6,17 @@ import contextlib
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from fractions import Fraction
 from pathlib import Path
 
+import av
 import pytest
 
 from stream_restore.client import RestoreClient
 from stream_restore.server import RestoreServer, ServerConfig
 from stream_restore.server.background import server_in_thread
 
-from ..conftest import ClipSpec, make_clip
+from ..conftest import ClipSpec, make_clip, pattern
 
 
 @dataclass
@@ -68,3 +70,12 @@ def make_server() -> Callable[..., contextlib.AbstractContextManager[Running]]:
 def ts_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny MPEG-TS clip with AAC audio (64x48, 12 frames)."""
     return make_clip(tmp_path_factory.mktemp("media") / "in.ts", ClipSpec(audio=("aac",)))
+
+
+def png(width: int, height: int, index: int = 2) -> bytes:
+    """A PNG of the suite's test pattern (frame ``index``), encoded with PyAV."""
+    ctx = av.CodecContext.create("png", "w")
+    ctx.width, ctx.height, ctx.pix_fmt = width, height, "rgb24"
+    ctx.time_base = Fraction(1, 25)
+    frame = av.VideoFrame.from_ndarray(pattern(index, width, height), format="rgb24")
+    return b"".join(bytes(p) for p in ctx.encode(frame) + ctx.encode(None))

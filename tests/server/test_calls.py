@@ -6,7 +6,6 @@ import io
 import queue
 import threading
 from collections.abc import Iterator
-from fractions import Fraction
 
 import av
 import grpc
@@ -21,7 +20,7 @@ from stream_restore.models import list_specs
 from stream_restore.v1 import restore_pb2 as pb
 
 from ..conftest import pattern
-from .conftest import Running
+from .conftest import Running, png
 
 RECURRENT = next((s.name for s in list_specs() if s.recurrent and s.scale > 1), None) or "bicubic-x2"
 W, H = 40, 32
@@ -112,14 +111,6 @@ def test_restore_frames_yuv420p(server: Running) -> None:
     assert np.abs(restored - expected).max() <= 1
 
 
-def _png(width: int, height: int) -> bytes:
-    ctx = av.CodecContext.create("png", "w")
-    ctx.width, ctx.height, ctx.pix_fmt = width, height, "rgb24"
-    ctx.time_base = Fraction(1, 25)
-    frame = av.VideoFrame.from_ndarray(pattern(2, width, height), format="rgb24")
-    return b"".join(bytes(p) for p in ctx.encode(frame) + ctx.encode(None))
-
-
 def _decode(data: bytes) -> av.VideoFrame:
     with av.open(io.BytesIO(data)) as c:
         return next(c.decode(video=0))
@@ -127,12 +118,12 @@ def _decode(data: bytes) -> av.VideoFrame:
 
 def test_restore_image(server: Running) -> None:
     with server.client() as client:
-        reply = client.restore_image(_png(W, H), "bicubic-x2", timeout=60)
+        reply = client.restore_image(png(W, H), "bicubic-x2", timeout=60)
         assert reply.mime_type == "image/png" and (reply.width, reply.height) == (2 * W, 2 * H)
         assert _decode(reply.image).width == 2 * W
-        jpeg = client.restore_image(_png(W, H), "identity", output_format="jpeg", quality=90, timeout=60)
+        jpeg = client.restore_image(png(W, H), "identity", output_format="jpeg", quality=90, timeout=60)
         assert jpeg.mime_type == "image/jpeg" and _decode(jpeg.image).height == H
-        tiled = client.restore_image(_png(W, H), "bicubic-x2", tile_max_pixels=24 * 24, timeout=60)
+        tiled = client.restore_image(png(W, H), "bicubic-x2", tile_max_pixels=24 * 24, timeout=60)
         np.testing.assert_allclose(
             _decode(tiled.image).to_ndarray(format="rgb24").astype(int),
             _decode(reply.image).to_ndarray(format="rgb24").astype(int), atol=1,

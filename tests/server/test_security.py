@@ -165,3 +165,34 @@ def test_the_container_health_check_speaks_plaintext_and_tls(
         assert not check(port, timeout=2)  # plaintext to a TLS server: unhealthy, as before the fix
         assert main(["--port", str(port), "--ca", str(ca)]) == 0
     assert main(["--port", str(port), "--ca", str(ca)]) == 1  # stopped
+
+
+def test_the_web_page_speaks_mutual_tls_like_the_api(
+    make_server, pki: dict[str, bytes], tmp_path: Path
+) -> None:
+    """``--web-port`` on a TLS server is HTTPS with the same certificate; with a client CA only a
+    client holding a certificate it signed gets an answer (the API's rule; no token configured)."""
+    import http.client
+    import ssl
+
+    for name in ("ca", "client_cert", "client_key", "rogue_cert"):
+        (tmp_path / f"{name}.pem").write_bytes(pki[name])
+    tls = TlsConfig(pki["server_cert"], pki["server_key"], client_ca=pki["ca"])
+
+    def get(port: int, cert: str | None) -> int:
+        context = ssl.create_default_context(cafile=str(tmp_path / "ca.pem"))
+        if cert is not None:
+            context.load_cert_chain(tmp_path / f"{cert}.pem", tmp_path / "client_key.pem")
+        connection = http.client.HTTPSConnection("localhost", port, context=context, timeout=10)
+        try:
+            connection.request("GET", "/api/info")
+            return connection.getresponse().status
+        finally:
+            connection.close()
+
+    with make_server(tls=tls, web_port=0) as running:
+        port = running.server.web_port
+        assert get(port, "client_cert") == 200
+        for refused in (None, "rogue_cert"):
+            with pytest.raises((ssl.SSLError, ConnectionError)):
+                get(port, refused)
