@@ -145,7 +145,9 @@ def test_a_restore_into_a_path_without_extension_writes_a_folder_of_frames(tmp_p
     assert stats.frames_out == 3 and len(list(out.iterdir())) == 3
 
 
-@pytest.mark.parametrize(("rate", "step"), [(10.0, 0.1), (None, 1 / 25), (0.0, 1 / 25), (-5.0, 1 / 25)])
+@pytest.mark.parametrize(
+    ("rate", "step"), [(10.0, 0.1), (0.5, 2.0), (None, 1 / 25), (0.0, 1 / 25), (-5.0, 1 / 25), (-0.5, 1 / 25)]
+)
 def test_untimed_frames_count_at_the_nominal_rate_or_25_fps(rate: float | None, step: float) -> None:
     """Untimed frames are timed at the stream's rate (25 fps when it has none or a senseless one), so
     the duration limit still holds: the frame at exactly the limit passes, the next is refused."""
@@ -166,3 +168,41 @@ def test_the_driver_times_untimed_frames_at_the_streams_own_rate(x2: Backend) ->
     assert drive(Frames(info, 11, timed=False), Collect(), x2, job).frames_out == 11
     with pytest.raises(LimitExceededError, match="longer than the limit"):
         drive(Frames(info, 12, timed=False), Collect(), x2, job)
+
+
+def test_duration_is_measured_from_the_first_frame_not_from_zero(x2: Backend) -> None:
+    """A stream whose timestamps start at 100 s is as long as its frames cover, not 100 s long."""
+    from stream_restore.pipeline.driver import FrameGuard
+
+    guard = FrameGuard(Limits(max_duration=1.0), "input", 25.0)
+    for i in range(26):  # 100.00 .. 101.00 s
+        guard(Frame(data=torch.zeros(3, 8, 8), pts=2500 + i, time_base=TB, index=i))
+    with pytest.raises(LimitExceededError):
+        guard(Frame(data=torch.zeros(3, 8, 8), pts=2526, time_base=TB, index=26))
+
+
+def test_a_declared_duration_under_the_limit_and_the_largest_encodable_side_are_allowed(x2: Backend) -> None:
+    assert drive(Frames(_info(duration=0.5), 2), Collect(), x2, RestoreJob(limits=Limits(max_duration=1.0)))
+    identity = create_backend(get_spec("identity"), "torch", BackendOptions()).load()
+    limits = Limits(max_width=10**6, max_height=10**6, max_pixels=10**9, max_output_pixels=10**12)
+    try:
+        widest = Frames(_info(width=MAX_ENCODED_SIDE, height=8), 1)
+        stats = drive(widest, Collect(), identity, RestoreJob(limits=limits))
+    finally:
+        identity.close()
+    assert stats.frames_out == 1
+
+
+def test_the_output_pixel_limit_counts_the_scale_squared_at_x4() -> None:
+    x4 = create_backend(get_spec("bicubic-x4"), "torch", BackendOptions()).load()
+    try:
+        out_pixels = 32 * 24 * 16
+        for allowed in (out_pixels, out_pixels - 1):
+            job = RestoreJob(limits=Limits(max_output_pixels=allowed))
+            if allowed < out_pixels:
+                with pytest.raises(LimitExceededError):
+                    drive(Frames(_info(), 1), Collect(), x4, job)
+            else:
+                assert drive(Frames(_info(), 1), Collect(), x4, job).frames_out == 1
+    finally:
+        x4.close()
