@@ -257,8 +257,8 @@ class LiveSource:
             self.counters.frames_in += 1
             if self._skip_before_decode(buffer, received):
                 continue
-            for when, frame in live.decode_video(received.packet):
-                item = self._frame(frame, when, received.receipt, timeline, buffer)
+            for when, frame, receipt in live.decode_video(received.packet, received.receipt):
+                item = self._frame(frame, when, receipt, timeline, buffer)
                 if item is not None:
                     yield item
 

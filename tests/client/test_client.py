@@ -79,7 +79,8 @@ def test_client_gop_sets_the_keyframe_interval(address: str, tmp_path: Path) -> 
 
     source = make_clip(tmp_path / "in.ts", ClipSpec(frames=12))
     out = tmp_path / "out.ts"
-    assert main(["client", str(source), str(out), "--server", address, "-m", "identity", "--gop", "4", "-q"]) == 0
+    argv = ["client", str(source), str(out), "--server", address, "-m", "identity", "--gop", "4", "-q"]
+    assert main(argv) == 0
     with av.open(str(out)) as container:
         keys = [p.is_keyframe for p in container.demux(video=0) if p.size]
     assert keys.count(True) >= 3 and keys[:5] == [True, False, False, False, True]

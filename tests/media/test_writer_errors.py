@@ -56,8 +56,8 @@ def test_a_frame_before_time_zero_is_kept_in_mp4_and_mov(tmp_path, container):
     out = tmp_path / f"out.{container}"
     writer = VideoWriter(out, container=container, encode=EncodeOptions())
     frame = Frame(data=torch.rand(3, 48, 64), pts=-1, time_base=Fraction(1, 90000), index=0)
-    writer.write(frame, StreamInfo(width=64, height=48, time_base=Fraction(1, 90000), frame_rate=Fraction(1000),
-                                   color=ColorInfo()))
+    writer.write(frame, StreamInfo(width=64, height=48, time_base=Fraction(1, 90000),
+                                   frame_rate=Fraction(1000), color=ColorInfo()))
     writer.close()
     with av.open(str(out)) as container_in:
         assert sum(1 for _ in container_in.decode(video=0)) == 1
