@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 
 EngineLease = Callable[[str, str], AbstractContextManager[Backend]]  # (model, backend) -> a loaded engine
 _ENDED_KEPT = 16  # ended sessions a manager still lists (their final status), oldest forgotten first
+_LIVE_PRESETS = {"libx264": "veryfast", "libx265": "ultrafast"}  # when the user named no preset
 _STOP_SECONDS = 15.0  # how long a stop waits for the session to finish cleanly before cancelling it
 
 
@@ -99,6 +100,9 @@ class LiveSession:
                     info, scale = source.info, engine.spec.scale
                     out = info.with_size(info.width * scale, info.height * scale)
                     settings = resolve_encoder(config.encode, "mpegts", info.color)
+                    if not config.encode.preset and settings.codec in _LIVE_PRESETS:  # medium is too slow
+                        encode = replace(config.encode, preset=_LIVE_PRESETS[settings.codec])
+                        settings = resolve_encoder(encode, "mpegts", info.color)
                     publisher = Publisher(config.outputs, settings, out, counters, self.ledger,
                                           audio=source.has_audio)
                     job = RestoreJob(model=config.model, encode=config.encode, limits=self.limits,
