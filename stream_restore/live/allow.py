@@ -127,7 +127,7 @@ def _address(text: str) -> Address | None:
 
 
 def check_url(url: str, rules: Sequence[AllowRule], *, what: str = "live URL",
-              resolve: Resolver = system_resolver) -> str:
+              resolve: Resolver = system_resolver, flag: str = "--live-allow") -> str:
     """Return ``url`` when the rules allow it; raise :class:`PermissionDeniedError` otherwise.
 
     Only parsing and name resolution happen here: nothing is connected to or opened.
@@ -147,8 +147,8 @@ def check_url(url: str, rules: Sequence[AllowRule], *, what: str = "live URL",
     if not host:
         raise PermissionDeniedError(f"{what} {url!r}: the URL names no host")
     if not rules:
-        raise PermissionDeniedError(f"{what} {url!r}: live URLs are not enabled on this server "
-                                    "(the operator allows them with --live-allow)")
+        raise PermissionDeniedError(f"{what} {url!r}: live {what}s are not enabled on this server "
+                                    f"(the operator allows them with {flag})")
     port = port or _DEFAULT_PORTS.get(scheme)
     candidates = [r for r in rules if r.scheme == scheme and (r.port is None or r.port == port)]
     if any(rule.matches_name(host) for rule in candidates):
@@ -160,4 +160,4 @@ def check_url(url: str, rules: Sequence[AllowRule], *, what: str = "live URL",
         return url
     shown = f"{host} ({', '.join(map(str, addresses))})" if literal is None and addresses else host
     raise PermissionDeniedError(f"{what} {url!r}: {scheme}://{shown}"
-                                f"{f':{port}' if port else ''} is not on the server's allow-list")
+                                f"{f':{port}' if port else ''} is not on the server's allow-list ({flag})")

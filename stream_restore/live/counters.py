@@ -12,6 +12,7 @@ from __future__ import annotations
 import collections
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 __all__ = ["Ledger", "LiveCounters", "LiveStatus", "OutputStatus", "RateMeter"]
@@ -89,6 +90,7 @@ class LiveCounters:
     input_rate: RateMeter = field(default_factory=RateMeter)
     output_rate: RateMeter = field(default_factory=RateMeter)
     outputs: list[_Output] = field(default_factory=list)
+    on_latency: Callable[[float], None] | None = None  # sees every frame's latency (the server's histogram)
 
     def output(self, url: str) -> _Output:
         entry = _Output(url)
@@ -100,6 +102,8 @@ class LiveCounters:
         self.output_rate.tick()
         self.latencies.append(latency)
         self.latency_max = max(self.latency_max, latency)
+        if self.on_latency is not None:
+            self.on_latency(latency)
 
     def snapshot(self) -> LiveStatus:
         recent = sorted(self.latencies)

@@ -80,8 +80,9 @@ class OutputTarget:
 def parse_output(text: str, *, allow_local: bool, segment_seconds: float = 600.0) -> OutputTarget:
     """The :class:`OutputTarget` for an output URL or path (see the module's table).
 
-    A local output from a server request raises :class:`PermissionDeniedError`; an output form
-    that is not known raises :class:`ConfigError`.
+    Anything but a network URL from a server request (``allow_local`` False) raises
+    :class:`PermissionDeniedError` before it is looked at as a path; an output form that is not
+    known raises :class:`ConfigError`.
     """
     spec = text.strip()
     if not spec:
@@ -96,13 +97,14 @@ def parse_output(text: str, *, allow_local: bool, segment_seconds: float = 600.0
         return OutputTarget(url, "mpegts", (("omit_video_pes_length", "0"),))
     if scheme == "rtp":
         return OutputTarget(spec, "rtp_mpegts")
+    if not allow_local:  # refused before the string is looked at as a path (nothing is touched)
+        raise PermissionDeniedError(f"output {text!r}: {scheme + ':// is not' if scheme else 'not'} a "
+                                    "network output; the server publishes to rtsp://, rtmp://, udp:// and "
+                                    "rtp:// URLs only")
     if scheme or (":" in spec.split("/", 1)[0] and not Path(spec).exists()):
-        raise PermissionDeniedError(f"output {text!r}: {scheme or spec.split(':', 1)[0]}: is not an output "
-                                    "protocol; use rtsp://, rtmp://, udp://, rtp://, a .m3u8 path or a "
-                                    "recording path (.mkv, .ts, .mp4)")
-    if not allow_local:
-        raise PermissionDeniedError(f"output {text!r}: the server writes no local files; publish to a "
-                                    "network URL")
+        raise ConfigError(f"output {text!r}: {scheme or spec.split(':', 1)[0]}: is not an output "
+                          "protocol; use rtsp://, rtmp://, udp://, rtp://, a .m3u8 path or a "
+                          "recording path (.mkv, .ts, .mp4)")
     path = Path(spec)
     if not path.parent.is_dir():
         raise ConfigError(f"output {text!r}: folder {path.parent} does not exist")

@@ -139,9 +139,15 @@ class LiveManager:
     """The sessions of one server: admission, the allow-list, listing, stopping (see the module)."""
 
     def __init__(self, rules: tuple[AllowRule, ...], engines: EngineLease, *,
+                 output_rules: tuple[AllowRule, ...] = (),
                  admit: Callable[[], AbstractContextManager[int]] | None = None, limits: Limits | None = None,
-                 resolve: Resolver = system_resolver) -> None:
-        self.rules, self.engines, self.limits, self.resolve = rules, engines, limits, resolve
+                 resolve: Resolver = system_resolver,
+                 on_start: Callable[[LiveSession], None] | None = None) -> None:
+        """``rules``: what a source may be; ``output_rules``: what an output may be (both empty:
+        nothing is allowed); ``admit``: a slot per session (raises when none is free); ``on_start``
+        sees each session before it starts (the server hooks its metrics in)."""
+        self.rules, self.output_rules, self.engines, self.limits = rules, output_rules, engines, limits
+        self.resolve, self._on_start = resolve, on_start
         self._admit = admit or _unlimited
         self._sessions: dict[str, LiveSession] = {}
         self._slots: dict[str, contextlib.ExitStack] = {}
@@ -157,7 +163,8 @@ class LiveManager:
         for output in config.outputs:
             if output.local:
                 raise PermissionDeniedError(f"output {output.url!r}: the server writes no local files")
-            check_url(output.url, self.rules, what="output", resolve=self.resolve)
+            check_url(output.url, self.output_rules, what="output", resolve=self.resolve,
+                      flag="--live-output-allow")
 
     def start(self, config: LiveConfig) -> LiveSession:
         self.check(config)
@@ -169,7 +176,11 @@ class LiveManager:
         try:
             session = LiveSession(config, self.engines, limits=self.limits,
                                   number=number or next(self._numbers))
+            if self._on_start is not None:
+                self._on_start(session)
             with self._lock:
+                if self.closed:  # under the lock: stop_all sees every session registered before it
+                    raise ConfigError("the server is shutting down")
                 self._forget_ended()
                 self._sessions[session.id] = session
                 self._slots[session.id] = slot
@@ -210,7 +221,8 @@ class LiveManager:
 
     def stop_all(self, timeout: float = _STOP_SECONDS) -> None:
         """Stop every session at once (server shutdown) and wait for them."""
-        self.closed = True
+        with self._lock:
+            self.closed = True
         running = [s for s in self.sessions() if not s.done.is_set()]
         threads = [threading.Thread(target=s.stop, args=(timeout,), daemon=True) for s in running]
         for thread in threads:
