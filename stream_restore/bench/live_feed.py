@@ -144,6 +144,8 @@ class Feed:
                     try:
                         out = av.open(_SocketWriter(viewer), "w", format="mpegts", options=_TS_OPTIONS)
                         if self._serve(out):
+                            out.close()
+                            self._linger(viewer)
                             return
                     except (av.FFmpegError, OSError) as exc:  # the viewer went away
                         log.debug("feed %s: viewer gone (%s)", self.url, exc)
@@ -176,6 +178,19 @@ class Feed:
             viewer.close()
             return None
         return viewer
+
+    def _linger(self, viewer: socket.socket) -> None:
+        """End the stream gracefully: FIN after the last byte, then wait (up to a minute) for the viewer
+        to read it all and hang up (closing at once could reset the connection and lose the tail)."""
+        viewer.shutdown(socket.SHUT_WR)
+        viewer.settimeout(_LISTEN_POLL)
+        deadline = time.monotonic() + 60
+        while not self._stop.is_set() and time.monotonic() < deadline:
+            try:
+                if not viewer.recv(4096):
+                    return
+            except TimeoutError:
+                continue
 
     def _push(self) -> None:
         if self.scheme == "udp":

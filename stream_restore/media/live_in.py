@@ -11,8 +11,12 @@ The PyAV half of live ingest (:mod:`stream_restore.live.source` decides what to 
   connection in a busy loop: losing the server is the source's reconnect, with backoff;
 * UDP/RTP: ``timeout``, ``overrun_nonfatal`` with a ``fifo_size`` so a slow reader loses datagrams
   rather than failing, ``buffer_size``;
-* all: ``fflags nobuffer``, ``flags low_delay``, a small ``probesize`` and ``analyzeduration``
-  (a live source sends a keyframe with its parameters every GOP), ``rw_timeout``.
+* all: ``flags low_delay``, a small ``probesize`` and ``analyzeduration``
+  (a live source sends a keyframe with its parameters every GOP), ``rw_timeout``. Not ``fflags
+  nobuffer``: it discards the packets read while probing, so every (re)connect lost its first
+  keyframe and waited a GOP more (measured: the first frame 0.7 s in; a slow reader lost half a
+  clip); the packets probing reads are at most ``analyzeduration`` old and the drop policy skips
+  them when they are too late.
 
 On top, PyAV's own timeout (an interrupt callback): ``open_timeout`` for connecting, and the
 stall timeout for every read, so a source that goes quiet ends the read with an error however the
@@ -64,7 +68,7 @@ def live_options(url: str, *, transport: str = "tcp", stall_timeout: float = 5.0
     """FFmpeg options for opening ``url`` live (see the module docstring); times in microseconds."""
     scheme = urlsplit(url).scheme.lower()
     micro = str(int(stall_timeout * 1_000_000))
-    options = {"fflags": "nobuffer", "flags": "low_delay", "probesize": "500000",
+    options = {"flags": "low_delay", "probesize": "500000",
                "analyzeduration": "1000000", "rw_timeout": micro}
     if scheme in ("rtsp", "rtsps"):
         options.update({"rtsp_transport": transport, "timeout": micro})
