@@ -35,7 +35,8 @@ log = logging.getLogger(__name__)
 STAMP_BITS = 16  # frame numbers up to 65535 (36 minutes at 30 fps)
 _AUDIO_RATE = 44100  # Hz: not the session's 48 kHz, so its resampler is exercised
 _LISTEN_POLL = 0.5  # seconds one accept waits before looking at the stop flag again
-_TS_OPTIONS = {"flush_packets": "1", "omit_video_pes_length": "0"}  # each frame leaves at once
+_TS_OPTIONS = {"flush_packets": "1", "omit_video_pes_length": "0", "pes_payload_size": "0",
+               "max_interleave_delta": "1"}  # each frame leaves at once (no wait for the AAC encoder)
 
 
 def stamp(image: np.ndarray, number: int) -> np.ndarray:
@@ -121,6 +122,10 @@ class Feed:
     def interrupt(self) -> None:
         """Drop the current viewer (the feed goes on listening): a source that goes away and comes back."""
         self._interrupt.set()
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
 
     def __enter__(self) -> Feed:
         return self.start()

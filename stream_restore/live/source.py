@@ -6,7 +6,9 @@ decode stage, iterating the source, decodes them and decides, frame by frame, wh
 
 * **Pacing.** A frame is handed over no earlier than its due time: the connection's first frame is
   due when it arrived, later ones by their timestamps from there (a burst, such as an HLS segment
-  fetched at once, is spread out again). A due time never lies before the frame's own receipt.
+  fetched at once, is spread out again). A due time never lies before the frame's own receipt, and
+  a frame is not held while packets received after it wait: that burst is a backlog (what probing
+  read at the connect), and holding it would keep the whole stream that much behind.
 * **Drop** (default). Latency is kept under ``max_latency`` (receipt -> output mux). Before
   decoding: a video packet already older than the bound, with a later keyframe waiting, is dropped
   with everything up to that keyframe (no decoding spent on frames that could not be shown in
@@ -112,6 +114,12 @@ class _Buffer:
             item = self.items.popleft()
             self.cond.notify_all()
             return item
+
+    def newer_video_waiting(self, receipt: float) -> bool:
+        """Whether a video packet received after ``receipt`` waits: the source has moved on, so a
+        burst still being paced out is a backlog (probed packets), not frames sent ahead (HLS)."""
+        with self.cond:
+            return any(item.kind == "video" and item.receipt > receipt for item in self.items)
 
     def video_waiting(self) -> bool:
         with self.cond:
@@ -293,6 +301,8 @@ class LiveSource:
             if late or behind:
                 self.counters.dropped += 1
                 return None
+        if due > now and buffer.newer_video_waiting(receipt + self._step / 2):
+            due = timeline.release(due, now)  # a backlog: release it, and pace from here on
         while due - time.monotonic() > 0.0005 and not self.stop.is_set():  # pace on the timestamps
             self.stop.wait(min(_POLL, due - time.monotonic()))
         self._last_out = out
@@ -328,7 +338,9 @@ class _Timeline:
 
     Output time continues one frame after ``previous`` (the last frame of the earlier connection),
     so timestamps keep increasing across reconnects; due times start at the first frame's receipt
-    and follow the timestamps, re-anchored when they drift more than half the latency bound
+    and follow the timestamps, moved earlier whenever a frame that arrived on its own (not in a
+    burst) came earlier for its timestamp than the anchor says, and re-anchored when they drift
+    more than half the latency bound
     ahead of the frames' arrival (a source clock faster than the wall clock, a burst at the start
     of an HLS stream); never for a local file, which is read ahead of its timestamps on purpose.
     """
@@ -336,8 +348,10 @@ class _Timeline:
     def __init__(self, previous: float | None, step: float, max_latency: float, *, reanchor: bool) -> None:
         self.base = 0.0 if previous is None else previous + step
         self.first: float | None = None
-        self.anchor = 0.0
+        self.anchor: float | None = None  # wall time at which source time ``first`` is due
         self.slack = max_latency / 2 if reanchor else float("inf")
+        self.reanchor, self.step = reanchor, step
+        self.last_receipt = float("-inf")
         self.started = False
 
     def output_time(self, when: float) -> float:
@@ -345,13 +359,26 @@ class _Timeline:
             self.first, self.started = when, True
         return self.base + (when - self.first)
 
+    def release(self, due: float, now: float) -> float:
+        """Make a frame due at ``due`` due ``now`` instead (and every later one as much earlier)."""
+        if self.anchor is not None:
+            self.anchor -= due - now
+        return now
+
     def due(self, when: float, receipt: float) -> float:
         if self.first is None:
             self.output_time(when)
         assert self.first is not None
-        if not self.anchor:
-            self.anchor = receipt
-        due = self.anchor + (when - self.first)
+        offset = when - self.first
+        solo = receipt - self.last_receipt > self.step / 2  # not one of a burst received at once
+        self.last_receipt = receipt
+        if self.anchor is None:
+            self.anchor = receipt - offset
+        elif solo and self.reanchor:
+            # The earliest a frame that came on its own arrived, for its timestamp: the network's
+            # best case. Anchoring there keeps jitter of the first frame from becoming a standing delay.
+            self.anchor = min(self.anchor, receipt - offset)
+        due = self.anchor + offset
         if due - receipt > self.slack:
             self.anchor -= due - receipt
             due = receipt
