@@ -112,11 +112,17 @@ def measure(model: str, *, width: int, height: int, fps: int, seconds: float, wa
     if session.error is not None:
         raise session.error
     window = [value for when, value in latencies if start <= when < end]
-    glass, last = [], -1
-    for number, when in viewer.seen:  # a stamp misread (rare, at a damaged frame) is not in order: left out
-        if number > last and first_sent <= number < last_sent and number in sent:
+    glass, last, odd = [], None, 0
+    for number, when in viewer.seen:
+        # Frames arrive in order, at most a few seconds of drops apart: a stamp that is not a little
+        # after the last good one is a misread (a damaged picture), left out (unless five in a row
+        # say the last good one was the misread).
+        if last is not None and not 0 < number - last <= 3 * fps and odd < 5:
+            odd += 1
+            continue
+        last, odd = number, 0
+        if first_sent <= number < last_sent and number in sent:
             glass.append(when - sent[number])
-            last = number
     return LiveFigures(
         model=model, size=f"{width}x{height}", fps=fps, frames_sent=last_sent - first_sent,
         frames_published=after.frames_out - before.frames_out, dropped=after.dropped - before.dropped,

@@ -140,6 +140,11 @@ class Ledger:
             while len(self._times) > _LEDGER:
                 self._times.popitem(last=False)
 
+    def in_flight(self) -> int:
+        """Frames handed to the pipeline and not yet muxed."""
+        with self._lock:
+            return len(self._times)
+
     def muxed(self, index: int, now: float) -> float | None:
         """The frame's latency (receipt -> now), or None for a frame the ledger does not know."""
         with self._lock:

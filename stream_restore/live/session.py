@@ -96,6 +96,7 @@ class LiveSession:
             with self.engines(config.model, config.backend) as engine:
                 source = LiveSource(config.source, config.ingest, counters, self.ledger, self._stop,
                                     local=config.local_source, limits=self.limits)
+                source.lookahead = engine.spec.future_frames
                 try:
                     info, scale = source.info, engine.spec.scale
                     out = info.with_size(info.width * scale, info.height * scale)

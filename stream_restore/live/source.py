@@ -14,8 +14,9 @@ decode stage, iterating the source, decodes them and decides, frame by frame, wh
   with everything up to that keyframe (no decoding spent on frames that could not be shown in
   time); a full buffer drops its oldest packet and video up to the next keyframe. After decoding: a
   frame whose due time plus the measured time of the rest of the pipeline (:class:`.Ledger`) is past
-  the bound, or one more than two frame intervals late while a newer frame waits, is dropped.
-  Every drop is counted. **Block**: nothing is dropped; a full buffer holds the reader back.
+  the bound, or one more than two frame intervals late while a newer frame waits, is dropped; an
+  idle pipeline always gets the newest frame (a model slower than the bound still publishes, at its
+  own pace). Every drop is counted. **Block**: nothing is dropped; a full buffer holds the reader back.
 * **Audio** is decoded here, resampled to 48 kHz stereo and handed on as :class:`AudioChunk` with
   timestamps on the output timeline; it is never dropped for lateness, so dropped video frames
   leave holes in the video track only and what is published stays in sync.
@@ -156,6 +157,7 @@ class LiveSource:
         self._step = 1 / 30
         self._pending: list[object] = []
         self.has_audio = False
+        self.lookahead = 0  # frames the model holds back (its future frames): in flight even when idle
         self._input: LiveInput | None = None
         self._reader: threading.Thread | None = None
         self._buffer: _Buffer | None = None
@@ -296,7 +298,11 @@ class LiveSource:
         if self._last_out is not None and out <= self._last_out:
             return None  # a repeated or out-of-order timestamp: no encoder takes it
         if self._drop:
-            late = now + self.ledger.downstream - due > self.options.max_latency
+            # Predicted late, unless the pipeline is idle: a model slower than the bound still gets
+            # the newest frame each time it is free (else it would publish nothing, and the estimate
+            # of its time, updated by published frames only, would never come down again).
+            late = (now + self.ledger.downstream - due > self.options.max_latency
+                    and self.ledger.in_flight() > self.lookahead)
             behind = now - due > 2 * self._step and buffer.video_waiting()
             if late or behind:
                 self.counters.dropped += 1

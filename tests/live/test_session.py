@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -180,3 +183,30 @@ def test_a_source_that_never_answers_is_retried_until_stopped(tmp_path: Path) ->
     wait_for(lambda: "refused" in session.counters.last_error.lower(), what="a refused connection")
     assert session.counters.state == "connecting"
     stop(session)
+
+
+def _push_server(scheme: str, path: str) -> tuple[subprocess.Popen[str], str]:
+    script = Path(__file__).with_name("push_server.py")
+    process = subprocess.Popen([sys.executable, str(script), scheme, path], stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    line = process.stdout.readline().split()
+    assert line[:1] == ["ready"], line
+    return process, line[1]
+
+
+@pytest.mark.slow
+def test_rtmp_and_rtsp_push_outputs() -> None:
+    servers = [_push_server("rtmp", "/live/key"), _push_server("rtsp", "/live")]
+    try:
+        with Feed("http://127.0.0.1:0/feed", width=WIDTH, height=HEIGHT, fps=FPS) as feed:
+            session = start(feed.url, [url for _, url in servers])
+            results = [json.loads(process.communicate(timeout=90)[0]) for process, _ in servers]
+            status = session.counters.snapshot()
+            stop(session)
+    finally:
+        for process, _ in servers:
+            process.kill()
+    for result in results:
+        assert result["frames"] >= 40 and result["audio"] > 0, result
+        assert result["sizes"] == [[WIDTH, HEIGHT]], result
+    assert status.outputs[0].state in ("live", "reconnecting", "closed")  # the servers hung up at 40 frames
