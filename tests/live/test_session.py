@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -115,6 +117,16 @@ def test_stalled_source_is_detected_by_the_watchdog(tmp_path: Path) -> None:
         stop(session)
 
 
+@contextlib.contextmanager
+def socket_closed_port() -> Iterator[int]:
+    """A loopback TCP port nobody listens on (bound, not listening: connections are refused)."""
+    import socket
+
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        yield int(holder.getsockname()[1])
+
+
 class _Slow(nn.Module):
     """A model slower than the source: 150 ms a frame (5x a 30 fps frame interval)."""
 
@@ -164,13 +176,35 @@ def test_block_policy_drops_nothing(tmp_path: Path, slow_model: str) -> None:
     assert steps == {1}, f"with block every frame is published: {steps}"
 
 
-def test_stop_releases_every_thread(tmp_path: Path) -> None:
+def test_stop_releases_every_thread_and_socket(tmp_path: Path) -> None:
     with Feed("http://127.0.0.1:0/feed", width=WIDTH, height=HEIGHT, fps=FPS) as feed:
         session = start(feed.url, [str(tmp_path / "rec.mkv")])
         wait_for(lambda: session.counters.frames_out >= 5, what="the session to run")
         stop(session)
+        port = int(feed.url.split(":")[2].split("/")[0])
+        wait_for(lambda: not _connections_to(port), timeout=20, what="the source's socket to close")
     wait_for(lambda: not live_threads(), timeout=20, what=f"threads to end: {live_threads()}")
     assert not [t for t in threading.enumerate() if t.name.startswith("stream-restore-")]
+
+
+def _connections_to(port: int) -> list[object]:
+    import psutil
+
+    return [c for c in psutil.Process().net_connections("tcp")
+            if c.raddr and c.raddr.port == port and c.status == psutil.CONN_ESTABLISHED]
+
+
+def test_a_failing_output_does_not_stop_the_others(tmp_path: Path) -> None:
+    with socket_closed_port() as dead:
+        with Feed("http://127.0.0.1:0/feed", width=WIDTH, height=HEIGHT, fps=FPS) as feed:
+            session = start(feed.url, [f"rtmp://127.0.0.1:{dead}/live/key", str(tmp_path / "rec.mkv")])
+            wait_for(lambda: session.counters.frames_out >= 30, what="frames published")
+            status = session.counters.snapshot()
+            stop(session)
+    rtmp, recording = status.outputs
+    assert rtmp.state == "connecting" and "refused" in rtmp.last_error.lower()
+    assert recording.state == "live"
+    assert len(decode(str(tmp_path / "rec-00000.mkv")).pts) >= 30
 
 
 def test_a_source_that_never_answers_is_retried_until_stopped(tmp_path: Path) -> None:
