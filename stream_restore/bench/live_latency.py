@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import socket
 import sys
 import threading
@@ -28,8 +29,10 @@ from dataclasses import asdict, dataclass
 
 import av
 
+from ..backends import BackendOptions
 from ..live import IngestOptions, LiveConfig, LiveSession, engine_lease, parse_output
 from ..option_values import parse_size
+from ..paths import cache_dir
 from .live_feed import Feed, read_stamp
 
 __all__ = ["LiveFigures", "main", "measure"]
@@ -88,13 +91,15 @@ def _ms(values: list[float], share: float) -> float:
 
 
 def measure(model: str, *, width: int, height: int, fps: int, seconds: float, warmup: float,
-            max_latency: float, backend: str = "auto", audio: bool = True) -> LiveFigures:
+            max_latency: float, backend: str = "auto", audio: bool = True,
+            engine_dir: str | None = None) -> LiveFigures:
     viewer = _Viewer()
     latencies: list[tuple[float, float]] = []  # (time muxed, latency)
     with Feed("http://127.0.0.1:0/feed", width=width, height=height, fps=fps, audio=audio) as feed:
         config = LiveConfig(feed.url, (parse_output(viewer.url, allow_local=False),), model=model,
                             backend=backend, ingest=IngestOptions(max_latency=max_latency))
-        session = LiveSession(config, engine_lease())
+        options = BackendOptions(cache_dir=engine_dir) if engine_dir else BackendOptions()
+        session = LiveSession(config, engine_lease(options))
         session.counters.on_latency = lambda value: latencies.append((time.monotonic(), value))
         session.start()
         deadline = time.monotonic() + 300
@@ -168,7 +173,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.serve:
         return _serve(args.serve, width, height, args.fps, not args.no_audio)
     rows = [measure(model, width=width, height=height, fps=args.fps, seconds=args.seconds, warmup=args.warmup,
-                    max_latency=args.max_latency / 1000, backend=args.backend, audio=not args.no_audio)
+                    max_latency=args.max_latency / 1000, backend=args.backend, audio=not args.no_audio,
+                    engine_dir=str(cache_dir(os.environ) / "engines"))
             for model in args.model or ["identity"]]
     if args.json:
         for row in rows:

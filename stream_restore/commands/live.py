@@ -11,6 +11,7 @@ session cleanly (outputs get their trailers, HLS playlists their end) and exits 
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
@@ -20,6 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..errors import ConfigError
+from ..paths import cache_dir as user_cache_dir
 from .progress import ProgressLine
 
 __all__ = ["add_arguments", "run", "status_text"]
@@ -36,6 +38,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend", default="auto", help="auto, torch, onnxruntime or tensorrt")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
     parser.add_argument("--threads", type=int, help="CPU inference threads")
+    parser.add_argument("--cache-dir", help="ONNX exports and TensorRT engines (default: the user cache "
+                                            "folder's engines/, e.g. ~/.cache/stream-restore/engines)")
     policy = parser.add_mutually_exclusive_group()
     policy.add_argument("--drop", dest="policy", action="store_const", const="drop",
                         help="drop frames to keep latency under --max-latency (default)")
@@ -138,7 +142,9 @@ def run(args: argparse.Namespace) -> int:
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     line = ProgressLine("live", enabled=not args.quiet and sys.stderr.isatty())
-    session = LiveSession(config, engine_lease(BackendOptions(device=args.device, threads=args.threads)))
+    cache = args.cache_dir or str(user_cache_dir(os.environ) / "engines")
+    session = LiveSession(config, engine_lease(BackendOptions(device=args.device, threads=args.threads,
+                                                              cache_dir=cache)))
     try:
         session.start()
         deadline = None if args.duration is None else time.monotonic() + args.duration

@@ -201,9 +201,14 @@ class LiveSource:
         if live.frame_rate:
             self._step = float(1 / live.frame_rate)
 
+        counters = self.counters
+
         def read() -> None:
             try:
                 for item in live.packets():
+                    if item.kind == "video":  # counted as received, whether decoded or dropped later
+                        counters.frames_in += 1
+                        counters.input_rate.tick()
                     if not buffer.push(item, self.stop) or self.stop.is_set():
                         break
                 buffer.end(None)
@@ -263,8 +268,6 @@ class LiveSource:
             if received.kind == "audio":
                 yield from self._audio(live, received, timeline)
                 continue
-            self.counters.input_rate.tick()
-            self.counters.frames_in += 1
             if self._skip_before_decode(buffer, received):
                 continue
             for when, frame, receipt in live.decode_video(received.packet, received.receipt):

@@ -6,6 +6,7 @@ import contextlib
 import json
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ import pytest
 import torch
 from torch import nn
 
+from stream_restore.backends import BackendOptions
 from stream_restore.bench.live_feed import Feed
 from stream_restore.live import BLOCK, IngestOptions, LiveConfig, LiveSession, engine_lease, parse_output
 from stream_restore.models import registry
@@ -22,6 +24,7 @@ from stream_restore.models.registry import ModelSpec, Task
 
 from .conftest import FPS, HEIGHT, WIDTH, Receiver, decode, free_udp_port, live_threads, wait_for
 
+ENGINES = tempfile.mkdtemp(prefix="stream-restore-live-engines-")  # exports stay out of the checkout
 FAST = IngestOptions(stall_timeout=2.0, open_timeout=5.0, backoff_initial=0.1, backoff_max=0.5)
 
 
@@ -29,7 +32,7 @@ def start(source: str, outputs: list[str], model: str = "identity", ingest: Inge
           backend: str = "auto") -> LiveSession:
     targets = tuple(parse_output(o, allow_local=True, segment_seconds=3600) for o in outputs)
     return LiveSession(LiveConfig(source, targets, model=model, backend=backend, ingest=ingest),
-                       engine_lease()).start()
+                       engine_lease(BackendOptions(cache_dir=ENGINES))).start()
 
 
 def stop(session: LiveSession) -> None:
