@@ -16,9 +16,9 @@ name with one bad address among good ones too). Local protocols (``file:``, ``co
 pull is off until the operator allows something. The same check applies to outputs.
 
 Everything here is pure (the resolver is a parameter); nothing is opened. Known limits, documented
-in ``docs/service.md`` ("Security model"): FFmpeg resolves the name again when it connects (a DNS answer that changes in
-between is not seen), an HTTP server may redirect, and an HLS playlist may name segments on other
-hosts (the protocol whitelist still keeps them on the network).
+in ``docs/service.md`` ("Security model"): FFmpeg resolves the name again when it connects (a DNS
+answer that changes in between is not seen), an HTTP server may redirect, and an HLS playlist may
+name segments on other hosts (the protocol whitelist still keeps them on the network).
 """
 
 from __future__ import annotations
