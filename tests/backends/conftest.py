@@ -11,9 +11,12 @@ from stream_restore.models import registry
 from .toy_models import TOY_SPECS
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="package", autouse=True)
 def toy_models() -> Iterator[None]:
-    """Register the toy models (recurrent, window) for the tests, and unregister them afterwards."""
+    """Register the toy models (recurrent, window) for the tests, and unregister them afterwards.
+
+    Package scope: gone once tests/backends is done (a session-scoped fixture left them registered
+    for every later test, and the model catalog test then failed in a whole-suite run)."""
     for spec in TOY_SPECS:
         registry.register(spec)
     yield
