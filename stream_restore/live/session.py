@@ -143,12 +143,14 @@ class LiveManager:
                  output_rules: tuple[AllowRule, ...] = (),
                  admit: Callable[[], AbstractContextManager[int]] | None = None, limits: Limits | None = None,
                  resolve: Resolver = system_resolver,
-                 on_start: Callable[[LiveSession], None] | None = None) -> None:
+                 on_start: Callable[[LiveSession], None] | None = None,
+                 on_forget: Callable[[LiveSession], None] | None = None) -> None:
         """``rules``: what a source may be; ``output_rules``: what an output may be (both empty:
         nothing is allowed); ``admit``: a slot per session (raises when none is free); ``on_start``
-        sees each session before it starts (the server hooks its metrics in)."""
+        sees each session before it starts (the server hooks its metrics in), ``on_forget`` each
+        ended session the manager stops listing (the server drops its metrics)."""
         self.rules, self.output_rules, self.engines, self.limits = rules, output_rules, engines, limits
-        self.resolve, self._on_start = resolve, on_start
+        self.resolve, self._on_start, self._on_forget = resolve, on_start, on_forget
         self._admit = admit or _unlimited
         self._sessions: dict[str, LiveSession] = {}
         self._slots: dict[str, contextlib.ExitStack] = {}
@@ -203,6 +205,8 @@ class LiveManager:
         ended = [s for s in self._sessions.values() if s.done.is_set()]
         for session in ended[: max(0, len(ended) - _ENDED_KEPT + 1)]:
             self._sessions.pop(session.id, None)
+            if self._on_forget is not None:
+                self._on_forget(session)
 
     def get(self, session_id: str) -> LiveSession:
         with self._lock:

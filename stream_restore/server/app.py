@@ -108,6 +108,7 @@ class RestoreServer:
             admit=self.state.slots.acquire,
             limits=config.limits,
             on_start=self._watch_latency,
+            on_forget=lambda session: self.metrics.live_latency.remove(session.id),
         )
         self.metrics.watch_live(lambda: [(s.id, s.counters.snapshot()) for s in self.live.sessions()])
         self.jobs = _jobs_core(config)

@@ -247,3 +247,24 @@ def test_rtmp_and_rtsp_push_outputs() -> None:
         assert result["frames"] >= 40 and result["audio"] > 0, result
         assert result["sizes"] == [[WIDTH, HEIGHT]], result
     assert status.outputs[0].state in ("live", "reconnecting", "closed")  # the servers hung up at 40 frames
+
+
+def test_the_manager_forgets_old_ended_sessions_and_says_so(tmp_path: Path) -> None:
+    """Ended sessions stay listed (their final state) up to a bound; the hook sees each one dropped."""
+    from stream_restore.live import LiveManager, parse_rules
+
+    forgotten: list[str] = []
+    manager = LiveManager(parse_rules(["http://127.0.0.1/32"]),
+                          engine_lease(BackendOptions(cache_dir=ENGINES)),
+                          output_rules=parse_rules(["udp://127.0.0.1/32"]),
+                          on_forget=lambda s: forgotten.append(s.id))
+    with socket_closed_port() as dead:
+        output = parse_output("udp://127.0.0.1:9", allow_local=False)
+        config = LiveConfig(f"http://127.0.0.1:{dead}/feed", (output,), backend="torch", ingest=FAST)
+        ids = []
+        for _ in range(18):
+            session = manager.start(config)
+            manager.stop(session.id)
+            ids.append(session.id)
+    assert forgotten == ids[:2] and [s.id for s in manager.sessions()] == ids[2:]
+    assert all(s.done.is_set() for s in manager.sessions())
