@@ -32,6 +32,8 @@ _SUBCOMMANDS: list[tuple[str, str, str]] = [
     ("eval", "stream_restore.evaluation.command", "score models on SR, deblurring and video benchmarks"),
     ("jobs", "stream_restore.commands.jobs", "stored, resumable archive jobs: submit, watch, resume, work"),
     ("serve", "stream_restore.commands.serve", "run the gRPC restoration service"),
+    ("live", "stream_restore.commands.live", "restore a live feed in real time and publish it (RTSP, RTMP, "
+     "UDP, HLS, recordings)"),
     ("client", "stream_restore.commands.client", "restore a file, URL or camera through a running server"),
     ("demo", "stream_restore.commands.demo", "restore a generated sample clip through an in-process server"),
 ]

@@ -58,10 +58,12 @@ ALLOWED: dict[str, set[str]] = {
     "jobs": _BASE | {"pipeline", "media", "backends", "models"},
     "server": _BASE | {"jobs", "live", "model_catalog", "pipeline", "media", "backends", "models", "v1"},
     "client": _BASE | {"v1"},
+    "client_live": _BASE | {"client", "v1"},
     "training": _BASE | {"pipeline", "media", "backends", "models"},
     "evaluation": _BASE | {"training", "pipeline", "media", "backends", "models"},
     "bench": _BASE | {"client", "v1", "live", "pipeline", "media", "backends", "models"},
-    "commands": _BASE | {"server", "client", "v1", "bench", "training", "evaluation", "jobs", "live",
+    "commands": _BASE | {"server", "client", "client_live", "v1", "bench", "training", "evaluation", "jobs",
+                         "live",
                          "model_catalog", "pipeline", "media", "backends", "models"},
     "cli": _BASE | {"models"},  # only to register the model directory, lazily, for commands that use models
     "__main__": {"cli"},
@@ -182,7 +184,8 @@ def test_client_path_is_torch_free() -> None:
         "import sys\n"
         "from stream_restore.cli import _build_parser\n"
         "_build_parser('client')\n"
-        "import stream_restore.client, stream_restore.commands.client, stream_restore.commands.progress\n"
+        "import stream_restore.client, stream_restore.client_live, stream_restore.commands.client\n"
+        "import stream_restore.commands.progress\n"
         "heavy = sorted(m for m in sys.modules if m == 'torch' or m.startswith('stream_restore.pipeline'))\n"
         "print(heavy)\n"
     )

@@ -60,6 +60,12 @@ class ProgressLine:
                     f" | ETA {_clock(left)}")
         else:
             text = f"{self.label} {done} frames | {fps:6.2f} fps | {_clock(elapsed)}"
+        self.draw(text)
+
+    def draw(self, text: str) -> None:
+        """Replace the line with ``text`` (no rate limit: the caller's)."""
+        if not self.enabled:
+            return
         # Cut to the terminal's width (a wrapped line would start a new one per update) and clear
         # what a longer previous line left, instead of padding to a fixed width.
         width = shutil.get_terminal_size((80, 24)).columns

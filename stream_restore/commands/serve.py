@@ -73,6 +73,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     jobs.add_argument("--state-dir", help="job store folder (default $XDG_DATA_HOME/stream-restore)")
     jobs.add_argument("--jobs-device", action="append",
                       help="a job worker's device; repeat for one worker per device (default one cpu worker)")
+    live = parser.add_argument_group("live feeds (the Live service; every request refused unless allowed)")
+    live.add_argument("--live-allow", action="append", metavar="RULE",
+                      help="sources a StartLive may name: scheme://host-or-CIDR[:port], e.g. "
+                           "rtsp://10.0.0.0/8 or rtmp://*.cams.example (repeatable)")
+    live.add_argument("--live-output-allow", action="append", metavar="RULE",
+                      help="outputs a StartLive may publish to, same form, e.g. udp://239.0.0.0/8 "
+                           "(repeatable)")
     parser.add_argument("--log-json", action="store_true", help="structured logs, one JSON object per line")
 
 
@@ -104,6 +111,10 @@ def build_config(args: argparse.Namespace) -> Any:
                  state_dir=args.state_dir)
     if args.jobs_device:
         flags["jobs_devices"] = tuple(args.jobs_device)
+    if args.live_allow:
+        flags["live_allow"] = tuple(args.live_allow)
+    if args.live_output_allow:
+        flags["live_output_allow"] = tuple(args.live_output_allow)
     if (args.jobs_input_root or settings.get("jobs_input_root")) and not (args.state_dir or
                                                                          settings.get("state_dir")):
         from ..jobs.store import default_state_dir

@@ -16,9 +16,9 @@ name with one bad address among good ones too). Local protocols (``file:``, ``co
 pull is off until the operator allows something. The same check applies to outputs.
 
 Everything here is pure (the resolver is a parameter); nothing is opened. Known limits, documented
-in ``docs/live.md``: FFmpeg resolves the name again when it connects (a DNS answer that changes in
-between is not seen), an HTTP server may redirect, and an HLS playlist may name segments on other
-hosts (the protocol whitelist still keeps them on the network).
+in ``docs/service.md`` ("Security model"): FFmpeg resolves the name again when it connects (a DNS
+answer that changes in between is not seen), an HTTP server may redirect, and an HLS playlist may
+name segments on other hosts (the protocol whitelist still keeps them on the network).
 """
 
 from __future__ import annotations
@@ -127,7 +127,7 @@ def _address(text: str) -> Address | None:
 
 
 def check_url(url: str, rules: Sequence[AllowRule], *, what: str = "live URL",
-              resolve: Resolver = system_resolver) -> str:
+              resolve: Resolver = system_resolver, flag: str = "--live-allow") -> str:
     """Return ``url`` when the rules allow it; raise :class:`PermissionDeniedError` otherwise.
 
     Only parsing and name resolution happen here: nothing is connected to or opened.
@@ -147,8 +147,8 @@ def check_url(url: str, rules: Sequence[AllowRule], *, what: str = "live URL",
     if not host:
         raise PermissionDeniedError(f"{what} {url!r}: the URL names no host")
     if not rules:
-        raise PermissionDeniedError(f"{what} {url!r}: live URLs are not enabled on this server "
-                                    "(the operator allows them with --live-allow)")
+        raise PermissionDeniedError(f"{what} {url!r}: live {what}s are not enabled on this server "
+                                    f"(the operator allows them with {flag})")
     port = port or _DEFAULT_PORTS.get(scheme)
     candidates = [r for r in rules if r.scheme == scheme and (r.port is None or r.port == port)]
     if any(rule.matches_name(host) for rule in candidates):
@@ -160,4 +160,4 @@ def check_url(url: str, rules: Sequence[AllowRule], *, what: str = "live URL",
         return url
     shown = f"{host} ({', '.join(map(str, addresses))})" if literal is None and addresses else host
     raise PermissionDeniedError(f"{what} {url!r}: {scheme}://{shown}"
-                                f"{f':{port}' if port else ''} is not on the server's allow-list")
+                                f"{f':{port}' if port else ''} is not on the server's allow-list ({flag})")

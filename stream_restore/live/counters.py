@@ -12,6 +12,7 @@ from __future__ import annotations
 import collections
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 __all__ = ["Ledger", "LiveCounters", "LiveStatus", "OutputStatus", "RateMeter"]
@@ -89,6 +90,7 @@ class LiveCounters:
     input_rate: RateMeter = field(default_factory=RateMeter)
     output_rate: RateMeter = field(default_factory=RateMeter)
     outputs: list[_Output] = field(default_factory=list)
+    on_latency: Callable[[float], None] | None = None  # sees every frame's latency (the server's histogram)
 
     def output(self, url: str) -> _Output:
         entry = _Output(url)
@@ -100,6 +102,8 @@ class LiveCounters:
         self.output_rate.tick()
         self.latencies.append(latency)
         self.latency_max = max(self.latency_max, latency)
+        if self.on_latency is not None:
+            self.on_latency(latency)
 
     def snapshot(self) -> LiveStatus:
         recent = sorted(self.latencies)
@@ -135,6 +139,11 @@ class Ledger:
             self._times[index] = (receipt, now)
             while len(self._times) > _LEDGER:
                 self._times.popitem(last=False)
+
+    def in_flight(self) -> int:
+        """Frames handed to the pipeline and not yet muxed."""
+        with self._lock:
+            return len(self._times)
 
     def muxed(self, index: int, now: float) -> float | None:
         """The frame's latency (receipt -> now), or None for a frame the ledger does not know."""

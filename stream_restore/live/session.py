@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 
 EngineLease = Callable[[str, str], AbstractContextManager[Backend]]  # (model, backend) -> a loaded engine
 _ENDED_KEPT = 16  # ended sessions a manager still lists (their final status), oldest forgotten first
+_LIVE_PRESETS = {"libx264": "veryfast", "libx265": "ultrafast"}  # when the user named no preset
 _STOP_SECONDS = 15.0  # how long a stop waits for the session to finish cleanly before cancelling it
 
 
@@ -95,10 +96,14 @@ class LiveSession:
             with self.engines(config.model, config.backend) as engine:
                 source = LiveSource(config.source, config.ingest, counters, self.ledger, self._stop,
                                     local=config.local_source, limits=self.limits)
+                source.lookahead = engine.spec.future_frames
                 try:
                     info, scale = source.info, engine.spec.scale
                     out = info.with_size(info.width * scale, info.height * scale)
                     settings = resolve_encoder(config.encode, "mpegts", info.color)
+                    if not config.encode.preset and settings.codec in _LIVE_PRESETS:  # medium is too slow
+                        encode = replace(config.encode, preset=_LIVE_PRESETS[settings.codec])
+                        settings = resolve_encoder(encode, "mpegts", info.color)
                     publisher = Publisher(config.outputs, settings, out, counters, self.ledger,
                                           audio=source.has_audio)
                     job = RestoreJob(model=config.model, encode=config.encode, limits=self.limits,
@@ -135,9 +140,17 @@ class LiveManager:
     """The sessions of one server: admission, the allow-list, listing, stopping (see the module)."""
 
     def __init__(self, rules: tuple[AllowRule, ...], engines: EngineLease, *,
+                 output_rules: tuple[AllowRule, ...] = (),
                  admit: Callable[[], AbstractContextManager[int]] | None = None, limits: Limits | None = None,
-                 resolve: Resolver = system_resolver) -> None:
-        self.rules, self.engines, self.limits, self.resolve = rules, engines, limits, resolve
+                 resolve: Resolver = system_resolver,
+                 on_start: Callable[[LiveSession], None] | None = None,
+                 on_forget: Callable[[LiveSession], None] | None = None) -> None:
+        """``rules``: what a source may be; ``output_rules``: what an output may be (both empty:
+        nothing is allowed); ``admit``: a slot per session (raises when none is free); ``on_start``
+        sees each session before it starts (the server hooks its metrics in), ``on_forget`` each
+        ended session the manager stops listing (the server drops its metrics)."""
+        self.rules, self.output_rules, self.engines, self.limits = rules, output_rules, engines, limits
+        self.resolve, self._on_start, self._on_forget = resolve, on_start, on_forget
         self._admit = admit or _unlimited
         self._sessions: dict[str, LiveSession] = {}
         self._slots: dict[str, contextlib.ExitStack] = {}
@@ -153,7 +166,8 @@ class LiveManager:
         for output in config.outputs:
             if output.local:
                 raise PermissionDeniedError(f"output {output.url!r}: the server writes no local files")
-            check_url(output.url, self.rules, what="output", resolve=self.resolve)
+            check_url(output.url, self.output_rules, what="output", resolve=self.resolve,
+                      flag="--live-output-allow")
 
     def start(self, config: LiveConfig) -> LiveSession:
         self.check(config)
@@ -165,7 +179,11 @@ class LiveManager:
         try:
             session = LiveSession(config, self.engines, limits=self.limits,
                                   number=number or next(self._numbers))
+            if self._on_start is not None:
+                self._on_start(session)
             with self._lock:
+                if self.closed:  # under the lock: stop_all sees every session registered before it
+                    raise ConfigError("the server is shutting down")
                 self._forget_ended()
                 self._sessions[session.id] = session
                 self._slots[session.id] = slot
@@ -187,6 +205,8 @@ class LiveManager:
         ended = [s for s in self._sessions.values() if s.done.is_set()]
         for session in ended[: max(0, len(ended) - _ENDED_KEPT + 1)]:
             self._sessions.pop(session.id, None)
+            if self._on_forget is not None:
+                self._on_forget(session)
 
     def get(self, session_id: str) -> LiveSession:
         with self._lock:
@@ -206,7 +226,8 @@ class LiveManager:
 
     def stop_all(self, timeout: float = _STOP_SECONDS) -> None:
         """Stop every session at once (server shutdown) and wait for them."""
-        self.closed = True
+        with self._lock:
+            self.closed = True
         running = [s for s in self.sessions() if not s.done.is_set()]
         threads = [threading.Thread(target=s.stop, args=(timeout,), daemon=True) for s in running]
         for thread in threads:

@@ -6,14 +6,17 @@ decode stage, iterating the source, decodes them and decides, frame by frame, wh
 
 * **Pacing.** A frame is handed over no earlier than its due time: the connection's first frame is
   due when it arrived, later ones by their timestamps from there (a burst, such as an HLS segment
-  fetched at once, is spread out again). A due time never lies before the frame's own receipt.
+  fetched at once, is spread out again). A due time never lies before the frame's own receipt, and
+  a frame is not held while packets received after it wait: that burst is a backlog (what probing
+  read at the connect), and holding it would keep the whole stream that much behind.
 * **Drop** (default). Latency is kept under ``max_latency`` (receipt -> output mux). Before
   decoding: a video packet already older than the bound, with a later keyframe waiting, is dropped
   with everything up to that keyframe (no decoding spent on frames that could not be shown in
   time); a full buffer drops its oldest packet and video up to the next keyframe. After decoding: a
   frame whose due time plus the measured time of the rest of the pipeline (:class:`.Ledger`) is past
-  the bound, or one more than two frame intervals late while a newer frame waits, is dropped.
-  Every drop is counted. **Block**: nothing is dropped; a full buffer holds the reader back.
+  the bound, or one more than two frame intervals late while a newer frame waits, is dropped; an
+  idle pipeline always gets the newest frame (a model slower than the bound still publishes, at its
+  own pace). Every drop is counted. **Block**: nothing is dropped; a full buffer holds the reader back.
 * **Audio** is decoded here, resampled to 48 kHz stereo and handed on as :class:`AudioChunk` with
   timestamps on the output timeline; it is never dropped for lateness, so dropped video frames
   leave holes in the video track only and what is published stays in sync.
@@ -113,6 +116,12 @@ class _Buffer:
             self.cond.notify_all()
             return item
 
+    def newer_video_waiting(self, receipt: float) -> bool:
+        """Whether a video packet received after ``receipt`` waits: the source has moved on, so a
+        burst still being paced out is a backlog (probed packets), not frames sent ahead (HLS)."""
+        with self.cond:
+            return any(item.kind == "video" and item.receipt > receipt for item in self.items)
+
     def video_waiting(self) -> bool:
         with self.cond:
             return any(item.kind == "video" for item in self.items)
@@ -148,6 +157,7 @@ class LiveSource:
         self._step = 1 / 30
         self._pending: list[object] = []
         self.has_audio = False
+        self.lookahead = 0  # frames the model holds back (its future frames): in flight even when idle
         self._input: LiveInput | None = None
         self._reader: threading.Thread | None = None
         self._buffer: _Buffer | None = None
@@ -191,9 +201,14 @@ class LiveSource:
         if live.frame_rate:
             self._step = float(1 / live.frame_rate)
 
+        counters = self.counters
+
         def read() -> None:
             try:
                 for item in live.packets():
+                    if item.kind == "video":  # counted as received, whether decoded or dropped later
+                        counters.frames_in += 1
+                        counters.input_rate.tick()
                     if not buffer.push(item, self.stop) or self.stop.is_set():
                         break
                 buffer.end(None)
@@ -253,12 +268,10 @@ class LiveSource:
             if received.kind == "audio":
                 yield from self._audio(live, received, timeline)
                 continue
-            self.counters.input_rate.tick()
-            self.counters.frames_in += 1
             if self._skip_before_decode(buffer, received):
                 continue
-            for when, frame in live.decode_video(received.packet):
-                item = self._frame(frame, when, received.receipt, timeline, buffer)
+            for when, frame, receipt in live.decode_video(received.packet, received.receipt):
+                item = self._frame(frame, when, receipt, timeline, buffer)
                 if item is not None:
                     yield item
 
@@ -288,11 +301,17 @@ class LiveSource:
         if self._last_out is not None and out <= self._last_out:
             return None  # a repeated or out-of-order timestamp: no encoder takes it
         if self._drop:
-            late = now + self.ledger.downstream - due > self.options.max_latency
+            # Predicted late, unless the pipeline is idle: a model slower than the bound still gets
+            # the newest frame each time it is free (else it would publish nothing, and the estimate
+            # of its time, updated by published frames only, would never come down again).
+            late = (now + self.ledger.downstream - due > self.options.max_latency
+                    and self.ledger.in_flight() > self.lookahead)
             behind = now - due > 2 * self._step and buffer.video_waiting()
             if late or behind:
                 self.counters.dropped += 1
                 return None
+        if due > now and buffer.newer_video_waiting(receipt + self._step / 2):
+            due = timeline.release(due, now)  # a backlog: release it, and pace from here on
         while due - time.monotonic() > 0.0005 and not self.stop.is_set():  # pace on the timestamps
             self.stop.wait(min(_POLL, due - time.monotonic()))
         self._last_out = out
@@ -328,7 +347,9 @@ class _Timeline:
 
     Output time continues one frame after ``previous`` (the last frame of the earlier connection),
     so timestamps keep increasing across reconnects; due times start at the first frame's receipt
-    and follow the timestamps, re-anchored when they drift more than half the latency bound
+    and follow the timestamps, moved earlier whenever a frame that arrived on its own (not in a
+    burst) came earlier for its timestamp than the anchor says, and re-anchored when they drift
+    more than half the latency bound
     ahead of the frames' arrival (a source clock faster than the wall clock, a burst at the start
     of an HLS stream); never for a local file, which is read ahead of its timestamps on purpose.
     """
@@ -336,8 +357,10 @@ class _Timeline:
     def __init__(self, previous: float | None, step: float, max_latency: float, *, reanchor: bool) -> None:
         self.base = 0.0 if previous is None else previous + step
         self.first: float | None = None
-        self.anchor = 0.0
+        self.anchor: float | None = None  # wall time at which source time ``first`` is due
         self.slack = max_latency / 2 if reanchor else float("inf")
+        self.reanchor, self.step = reanchor, step
+        self.last_receipt = float("-inf")
         self.started = False
 
     def output_time(self, when: float) -> float:
@@ -345,13 +368,26 @@ class _Timeline:
             self.first, self.started = when, True
         return self.base + (when - self.first)
 
+    def release(self, due: float, now: float) -> float:
+        """Make a frame due at ``due`` due ``now`` instead (and every later one as much earlier)."""
+        if self.anchor is not None:
+            self.anchor -= due - now
+        return now
+
     def due(self, when: float, receipt: float) -> float:
         if self.first is None:
             self.output_time(when)
         assert self.first is not None
-        if not self.anchor:
-            self.anchor = receipt
-        due = self.anchor + (when - self.first)
+        offset = when - self.first
+        solo = receipt - self.last_receipt > self.step / 2  # not one of a burst received at once
+        self.last_receipt = receipt
+        if self.anchor is None:
+            self.anchor = receipt - offset
+        elif solo and self.reanchor:
+            # The earliest a frame that came on its own arrived, for its timestamp: the network's
+            # best case. Anchoring there keeps jitter of the first frame from becoming a standing delay.
+            self.anchor = min(self.anchor, receipt - offset)
+        due = self.anchor + offset
         if due - receipt > self.slack:
             self.anchor -= due - receipt
             due = receipt

@@ -5,12 +5,19 @@ The PyAV half of live ingest (:mod:`stream_restore.live.source` decides what to 
 
 * RTSP: ``rtsp_transport`` tcp (interleaved in the RTSP connection; ``udp`` on request),
   ``timeout`` (socket I/O), ``reorder_queue_size`` 0 over TCP (no reordering wait);
-* HTTP/HLS: ``reconnect``, ``reconnect_streamed``, ``reconnect_on_network_error``,
-  ``reconnect_delay_max`` (FFmpeg's own retries inside one connection), ``rw_timeout``;
+* HTTP/HLS: ``reconnect`` and ``reconnect_delay_max`` (FFmpeg's own retries of one request), for
+  HLS also ``reconnect_streamed``, ``reconnect_on_http_error`` 5xx and ``live_start_index`` -2
+  (start near the live edge); never ``reconnect_on_network_error``, which retries a refused
+  connection in a busy loop: losing the server is the source's reconnect, with backoff;
 * UDP/RTP: ``timeout``, ``overrun_nonfatal`` with a ``fifo_size`` so a slow reader loses datagrams
   rather than failing, ``buffer_size``;
-* all: ``fflags nobuffer``, ``flags low_delay``, a small ``probesize`` and ``analyzeduration``
-  (a live source sends a keyframe with its parameters every GOP), ``rw_timeout``.
+* all: ``flags low_delay``, a small ``probesize`` and ``analyzeduration`` (a live source sends a
+  keyframe with its parameters every GOP), ``fpsprobesize`` 0 (the rate comes from the stream's
+  timing info instead of 20 frames of probing), ``rw_timeout``. Not ``fflags
+  nobuffer``: it discards the packets read while probing, so every (re)connect lost its first
+  keyframe and waited a GOP more (measured: the first frame 0.7 s in; a slow reader lost half a
+  clip); the packets probing reads are at most ``analyzeduration`` old and the drop policy skips
+  them when they are too late.
 
 On top, PyAV's own timeout (an interrupt callback): ``open_timeout`` for connecting, and the
 stall timeout for every read, so a source that goes quiet ends the read with an error however the
@@ -51,6 +58,7 @@ log = logging.getLogger(__name__)
 
 AUDIO_RATE = 48000  # Hz: audio is decoded and resampled to this for the one AAC encode
 AUDIO_LAYOUT = "stereo"
+_RECEIPTS = 64  # receipts of packets whose frames the decoder still holds (reordering depth)
 
 # A live URL's policy: the URL origin's demuxers, nested opens on network protocols only (no data:).
 _LIVE_PROTOCOLS = ",".join(p for p in (URL.protocols or "").split(",") if p and p != "data")
@@ -61,7 +69,7 @@ def live_options(url: str, *, transport: str = "tcp", stall_timeout: float = 5.0
     """FFmpeg options for opening ``url`` live (see the module docstring); times in microseconds."""
     scheme = urlsplit(url).scheme.lower()
     micro = str(int(stall_timeout * 1_000_000))
-    options = {"fflags": "nobuffer", "flags": "low_delay", "probesize": "500000",
+    options = {"flags": "low_delay", "probesize": "500000", "fpsprobesize": "0",
                "analyzeduration": "1000000", "rw_timeout": micro}
     if scheme in ("rtsp", "rtsps"):
         options.update({"rtsp_transport": transport, "timeout": micro})
@@ -69,8 +77,12 @@ def live_options(url: str, *, transport: str = "tcp", stall_timeout: float = 5.0
             options["reorder_queue_size"] = "0"
         options.pop("rw_timeout")  # the RTSP demuxer reads through its own sockets: "timeout" applies
     elif scheme in ("http", "https"):
-        options.update({"reconnect": "1", "reconnect_streamed": "1", "reconnect_on_network_error": "1",
-                        "reconnect_delay_max": "2"})
+        # Retries of one request (a playlist, a segment) inside FFmpeg; a continuous stream that ends
+        # is not spliced behind our back (its timestamps would restart): the source reconnects.
+        options.update({"reconnect": "1", "reconnect_delay_max": "2"})
+        if urlsplit(url).path.lower().endswith(".m3u8"):
+            options.update({"reconnect_streamed": "1", "reconnect_on_http_error": "5xx",
+                            "http_persistent": "1", "live_start_index": "-2"})
     elif scheme in ("udp", "rtp"):
         options.update({"timeout": micro, "overrun_nonfatal": "1", "fifo_size": "50000",
                         "buffer_size": str(4 * 1024 * 1024)})
@@ -112,7 +124,8 @@ class LiveInput:
             if not videos or videos[0].codec_context is None:
                 raise InputError(f"{url}: no decodable video stream")
             self.video: VideoStream = videos[0]
-            self.video.thread_type = "AUTO"
+            # Slice threads only: frame threads hold frames back (one per thread), which is latency.
+            self.video.thread_type = "SLICE"
             audios = [s for s in self.container.streams.audio if s.codec_context is not None]
             self.audio: AudioStream | None = audios[0] if audios else None
             ctx = self.video.codec_context
@@ -123,8 +136,13 @@ class LiveInput:
             raise
         self._plan: DecodePlan | None = None
         self._resampler: AudioResampler | None = None
-        self.frame_rate: Fraction | None = self.video.average_rate or self.video.guessed_rate
+        # Not probed (fpsprobesize 0: probing 20 frames for it held back 0.7 s of packets at every
+        # connect): the rate the stream states (H.264/HEVC timing info) comes before a guess.
+        stated = self.video.codec_context.framerate
+        self.frame_rate: Fraction | None = (self.video.average_rate or (stated if stated else None)
+                                            or self.video.guessed_rate)
         self.corrupt_packets = 0
+        self._receipts: dict[int, float] = {}  # packet pts -> receipt, until its frame is decoded
 
     def packets(self) -> Iterator[Received]:
         """Demuxed packets as they arrive; ends at the end of the input; raises InputError on loss
@@ -141,9 +159,14 @@ class LiveInput:
         except OSError as exc:
             raise InputError(f"{self.url}: {exc.strerror or exc}") from None
 
-    def decode_video(self, packet: Packet[Stream]) -> list[tuple[float, Frame]]:
-        """(presentation time in seconds, frame) for each frame ``packet`` completes; ``Frame.pts``
-        and ``index`` are left for the caller to set (0 here)."""
+    def decode_video(self, packet: Packet[Stream], receipt: float) -> list[tuple[float, Frame, float]]:
+        """(presentation time in seconds, frame, receipt of the frame's own packet) for each frame
+        ``packet`` (received at ``receipt``) completes; ``Frame.pts`` and ``index`` are left for the
+        caller to set (0 here)."""
+        if packet.pts is not None:
+            self._receipts[packet.pts] = receipt
+            while len(self._receipts) > _RECEIPTS:
+                del self._receipts[next(iter(self._receipts))]
         try:
             decoded = self.video.decode(packet)
         except av.InvalidDataError:
@@ -159,7 +182,8 @@ class LiveInput:
             if self._plan is None or not self._plan.fits(frame):
                 self._plan = DecodePlan.for_frame(frame)
             data = self._plan.to_tensor(frame)
-            out.append((float(frame.pts * frame.time_base), Frame(data, 0, Fraction(1, 90000), 0)))
+            arrived = self._receipts.pop(frame.pts, receipt)
+            out.append((float(frame.pts * frame.time_base), Frame(data, 0, Fraction(1, 90000), 0), arrived))
         return out
 
     def decode_audio(self, packet: Packet[Stream]) -> list[tuple[float, AudioFrame]]:

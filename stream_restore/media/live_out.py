@@ -13,10 +13,12 @@ bytes with timestamps, so one encode feeds every output) muxed as they come.
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import cast
+from urllib.parse import urlsplit
 
 import av
 import av.container
@@ -24,14 +26,14 @@ from av.codec.context import Flags
 from av.stream import Stream
 from av.video.stream import VideoStream
 
-from ..errors import StreamRestoreError
+from ..errors import OutputError, StreamRestoreError
 from ..frames import Frame, StreamInfo
 from .codecs import EncoderSettings, check_encodable_size
 from .convert import EncodePlan
 from .errors import output_error
 from .live_in import AUDIO_LAYOUT, AUDIO_RATE
 
-__all__ = ["Encoded", "LiveEncoder", "OutputMux", "live_encoder_options"]
+__all__ = ["Encoded", "LiveEncoder", "OutputMux", "check_reachable", "live_encoder_options"]
 
 log = logging.getLogger(__name__)
 
@@ -138,12 +140,37 @@ def _encoded(kind: str, packet: av.Packet[Stream]) -> Encoded:
                    packet.duration or None)
 
 
+_TCP_DEFAULT_PORTS = {"rtmp": 1935, "rtmps": 443, "rtsp": 554, "rtsps": 322}
+CONNECT_SECONDS = 5.0  # how long the reachability check of a TCP output may take
+
+
+def check_reachable(url: str, timeout: float = CONNECT_SECONDS) -> None:
+    """Connect to a TCP output's host and port from Python (the GIL released), then hang up.
+
+    PyAV 18 opens an output (``avio_open``, and RTSP's ANNOUNCE/RECORD in ``avformat_write_header``)
+    holding the GIL: while FFmpeg connects, every Python thread of the process waits, the server's
+    event loop among them, for as long as the system's TCP connect timeout (minutes) when the host
+    does not answer. This check makes an unreachable or refusing host an error within ``timeout``;
+    what stays under the GIL is the protocol handshake with a server that accepted the connection.
+    """
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in _TCP_DEFAULT_PORTS or not parts.hostname:
+        return
+    try:
+        port = parts.port or _TCP_DEFAULT_PORTS[scheme]
+        socket.create_connection((parts.hostname, port), timeout=timeout).close()
+    except (OSError, ValueError) as exc:
+        raise OutputError(f"{url}: cannot connect: {getattr(exc, 'strerror', None) or exc}") from None
+
+
 class OutputMux:
     """One output container fed with :class:`Encoded` packets; opened (and its header written) here."""
 
     def __init__(self, url: str, format: str, options: Sequence[tuple[str, str]],
                  encoder: LiveEncoder) -> None:
         self.url = url
+        check_reachable(url)
         try:
             self._out = av.open(url, mode="w", format=format, options=dict(options))
         except (av.FFmpegError, OSError) as exc:

@@ -29,14 +29,18 @@ from ..errors import ConfigError
 from ..jobs.executors import ExecutorOptions
 from ..jobs.roots import JobRoots
 from ..jobs.service import JobsCore
+from ..live import LiveManager, LiveSession, parse_rules
 from ..v1 import jobs_pb2 as jobs_pb
 from ..v1 import jobs_pb2_grpc as jobs_grpc
+from ..v1 import live_pb2 as live_pb
+from ..v1 import live_pb2_grpc as live_grpc
 from ..v1 import restore_pb2 as pb
 from ..v1 import restore_pb2_grpc as pb_grpc
 from .config import ServerConfig, check_tls_files
 from .engines import EnginePool
 from .interceptors import AuthInterceptor, CallInterceptor
 from .jobs_call import JobsServicer
+from .live_call import LiveServicer
 from .metrics import ServerMetrics
 from .servicer import RestorerServicer
 from .slots import StreamSlots
@@ -45,7 +49,7 @@ from .tokens import BearerTokens
 from .web import WebServer
 from .web_api import WebApi
 
-__all__ = ["JOBS_SERVICE_NAME", "SERVICE_NAME", "RestoreServer"]
+__all__ = ["JOBS_SERVICE_NAME", "LIVE_SERVICE_NAME", "SERVICE_NAME", "RestoreServer"]
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +57,7 @@ _DRAIN_SECONDS = 10.0  # after the grace period, how long ended calls get to rel
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Restorer"].full_name  # "stream_restore.v1.Restorer"
 JOBS_SERVICE_NAME = jobs_pb.DESCRIPTOR.services_by_name["Jobs"].full_name  # "stream_restore.v1.Jobs"
+LIVE_SERVICE_NAME = live_pb.DESCRIPTOR.services_by_name["Live"].full_name  # "stream_restore.v1.Live"
 
 
 def _jobs_core(config: ServerConfig) -> JobsCore | None:
@@ -99,6 +104,16 @@ class RestoreServer:
             self._executor,
             StreamSlots(config.max_images, "concurrent image calls"),
         )
+        self.live = LiveManager(
+            parse_rules(config.live_allow),
+            lambda model, backend: engines.for_stream(model, backend),
+            output_rules=parse_rules(config.live_output_allow),
+            admit=self.state.slots.acquire,
+            limits=config.limits,
+            on_start=self._watch_latency,
+            on_forget=lambda session: self.metrics.live_latency.remove(session.id),
+        )
+        self.metrics.watch_live(lambda: [(s.id, s.counters.snapshot()) for s in self.live.sessions()])
         self.jobs = _jobs_core(config)
         if self.jobs is not None:
             self.metrics.watch_jobs(self.jobs.store.counts)
@@ -109,6 +124,9 @@ class RestoreServer:
         self._server: grpc.aio.Server | None = None
         self._health = health.aio.HealthServicer()
         self._http: Any = None
+
+    def _watch_latency(self, session: LiveSession) -> None:
+        session.counters.on_latency = self.metrics.live_latency.labels(session.id).observe
 
     # -- lifecycle --------------------------------------------------------------------------
     async def start(self) -> int:
@@ -130,7 +148,8 @@ class RestoreServer:
             ],
         )
         pb_grpc.add_RestorerServicer_to_server(RestorerServicer(self.state), server)
-        services = [SERVICE_NAME]
+        live_grpc.add_LiveServicer_to_server(LiveServicer(self.state, self.live), server)
+        services = [SERVICE_NAME, LIVE_SERVICE_NAME]
         if self.jobs is not None:
             jobs_grpc.add_JobsServicer_to_server(JobsServicer(self.state, self.jobs), server)
             services.append(JOBS_SERVICE_NAME)
@@ -187,6 +206,9 @@ class RestoreServer:
         await self._health.enter_graceful_shutdown()
         # gRPC refuses new calls from now on, and cancels what is left only after our own drain.
         stopping = asyncio.create_task(self._server.stop(grace + _DRAIN_SECONDS))
+        loop = asyncio.get_running_loop()
+        # Live sessions end now (trailers written, sockets closed): a live feed has no end to wait for.
+        await loop.run_in_executor(None, self.live.stop_all)
         deadline = time.monotonic() + grace
         while state.calls and time.monotonic() < deadline:
             await asyncio.sleep(0.05)

@@ -16,6 +16,7 @@ from typing import Any
 
 from ..config import Limits
 from ..errors import ConfigError
+from ..live.allow import parse_rules
 
 __all__ = ["ServerConfig", "TlsConfig", "check_tls_files", "load_config_file", "merge_config"]
 
@@ -110,6 +111,10 @@ class ServerConfig:
     # The web page (``server/web.py``): off unless a port is given (0 = a free one); same auth as the API.
     web_port: int | None = None
     web_host: str = "127.0.0.1"
+    # Live feeds (the Live service): the sources and the outputs a request may name, as
+    # ``scheme://host-or-CIDR[:port]`` rules (live.allow); both empty = every StartLive refused.
+    live_allow: tuple[str, ...] = ()
+    live_output_allow: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -139,6 +144,8 @@ class ServerConfig:
             raise ConfigError("the Jobs service needs both --jobs-input-root and --jobs-output-root")
         if self.jobs_input_root and not self.jobs_devices:
             raise ConfigError("jobs_devices must name at least one worker device")
+        parse_rules(self.live_allow)  # ConfigError names a bad rule
+        parse_rules(self.live_output_allow)
 
     @property
     def address(self) -> str:
@@ -200,7 +207,7 @@ def merge_config(settings: dict[str, Any]) -> ServerConfig:
     if unknown:
         raise ConfigError(f"unknown server settings: {', '.join(sorted(unknown))}")
     values: dict[str, Any] = {k: v for k, v in settings.items() if k in names and v is not None}
-    for key in ("preload", "allowed_backends", "jobs_devices"):
+    for key in ("preload", "allowed_backends", "jobs_devices", "live_allow", "live_output_allow"):
         if key in values:
             listed = values[key]
             values[key] = tuple([listed] if isinstance(listed, str) else listed)

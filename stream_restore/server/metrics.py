@@ -37,6 +37,10 @@ class ServerMetrics:
             "stream_restore_stage_seconds", "Busy seconds per frame and pipeline stage",
             ["stage"], buckets=_LATENCY_BUCKETS, registry=r,
         )
+        self.live_latency = Histogram(
+            "stream_restore_live_latency_seconds", "Live sessions: per-frame latency, packet receipt to "
+            "output mux", ["session"], buckets=_LATENCY_BUCKETS, registry=r,
+        )
         self.call_seconds = Histogram("stream_restore_call_seconds", "Call duration by method", ["method"],
                                       buckets=(*_LATENCY_BUCKETS, 30.0, 60.0, 300.0), registry=r)
 
@@ -60,6 +64,11 @@ class ServerMetrics:
         """Export the job store's figures at each scrape: jobs by state (queued, running, ...),
         segments by state (done, ...) and failed segment attempts by reason."""
         self.registry.register(_JobsCollector(counts))
+
+    def watch_live(self, sessions: Callable[[], list[tuple[str, Any]]]) -> None:
+        """Export live sessions' figures at each scrape, labelled by session id: input and output
+        fps, frames in and out, dropped frames, reconnects (``sessions`` gives (id, LiveStatus))."""
+        self.registry.register(_LiveCollector(sessions))
 
     def serve_http(self, host: str, port: int) -> Any:
         """Start the /metrics endpoint (a daemon thread); returns the HTTP server (``server_port``,
@@ -92,3 +101,30 @@ class _JobsCollector:
         for reason, number in sorted(counts["failures"].items()):
             failures.add_metric([reason], number)
         yield from (jobs, segments, failures)
+
+
+class _LiveCollector:
+    """Reads the live sessions' counters when Prometheus scrapes."""
+
+    _GAUGES = (("input_fps", "Live sessions: input video frames per second"),
+               ("output_fps", "Live sessions: published video frames per second"))
+    _COUNTERS = (("frames_in", "Live sessions: video frames received"),
+                 ("frames_out", "Live sessions: video frames published"),
+                 ("dropped", "Live sessions: frames dropped to keep latency bounded"),
+                 ("reconnects", "Live sessions: source reconnects"))
+
+    def __init__(self, sessions: Callable[[], list[tuple[str, Any]]]) -> None:
+        self.sessions = sessions
+
+    def collect(self) -> Iterator[Any]:
+        sessions = self.sessions()
+        for name, text in self._GAUGES:
+            gauge = GaugeMetricFamily(f"stream_restore_live_{name}", text, labels=["session"])
+            for session_id, status in sessions:
+                gauge.add_metric([session_id], float(getattr(status, name)))
+            yield gauge
+        for name, text in self._COUNTERS:
+            counter = CounterMetricFamily(f"stream_restore_live_{name}", text, labels=["session"])
+            for session_id, status in sessions:
+                counter.add_metric([session_id], float(getattr(status, name)))
+            yield counter
