@@ -244,7 +244,8 @@ class RestoreServer:
         config = self.config
         tls = check_tls_files(config.tls) if config.tls is not None else None
         kinds = ["token"] * bool(config.tokens) + ["mutual TLS"] * bool(config.tls and config.tls.client_ca)
-        api = WebApi(self.state, self.jobs, live=None, auth=" + ".join(kinds) or "none")  # live: see WebApi
+        live = self.live if config.live_allow else None  # no allowed source: no live sessions to show
+        api = WebApi(self.state, self.jobs, live=live, auth=" + ".join(kinds) or "none")
         return WebServer(api, BearerTokens(config.tokens), config.web_host, config.web_port or 0, tls,
                          config.max_image_bytes)
 

@@ -61,7 +61,7 @@ class JobOutput:
 
 
 class WebApi:
-    """The page's endpoints over one server's state, jobs core and (once merged) live sessions."""
+    """The page's endpoints over one server's state, jobs core and live sessions."""
 
     def __init__(self, state: ServerState, jobs: JobsCore | None, live: LiveManager | None = None,
                  auth: str = "none") -> None:
@@ -175,8 +175,7 @@ class WebApi:
         return JobOutput(path, path.name, path.stat().st_size)
 
     # -- live sessions -------------------------------------------------------------------------
-    # LIVE SESSIONS: the Live gRPC service lands on another branch. A server that holds a
-    # LiveManager passes it here and its sessions are listed; nothing else depends on that service.
+    # The server's Live sessions (``live`` is None where the operator allowed no live source).
     def live_sessions(self) -> JSON:
         if self.live is None:
             return {"available": False, "sessions": []}
@@ -184,8 +183,14 @@ class WebApi:
         sessions = []
         for session in self.live.sessions():
             info = session.info()
+            status = info.status
             sessions.append({"id": info.id, "source": info.source, "outputs": list(info.outputs),
                              "model": info.model, "seconds": round(now - info.started, 1),
-                             "state": info.status.state})
+                             "state": status.state, "input_fps": round(status.input_fps, 1),
+                             "output_fps": round(status.output_fps, 1), "dropped": status.dropped,
+                             "reconnects": status.reconnects,
+                             "latency_ms": [round(1000 * status.latency_p50),
+                                            round(1000 * status.latency_p95)],
+                             "error": status.last_error})
         return {"available": True, "sessions": sessions}
 

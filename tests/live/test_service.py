@@ -3,6 +3,7 @@ lifecycle (start, watch, list, stop), stream slots, metrics, auth, shutdown, and
 
 from __future__ import annotations
 
+import json
 import socket
 import urllib.request
 from dataclasses import replace
@@ -98,7 +99,7 @@ def test_bad_requests_are_invalid_argument() -> None:
 @pytest.mark.slow
 def test_start_watch_list_stop_with_slots_and_metrics(capsys: pytest.CaptureFixture[str]) -> None:
     receiver = Receiver(free_udp_port())
-    config = replace(LOOPBACK, max_streams=1, metrics_port=0)
+    config = replace(LOOPBACK, max_streams=1, metrics_port=0, web_port=0)
     with Feed("http://127.0.0.1:0/feed", width=WIDTH, height=HEIGHT, fps=FPS) as feed, \
             running_server(config) as running, running.client() as client:
         live = LiveClient(client)
@@ -118,6 +119,11 @@ def test_start_watch_list_stop_with_slots_and_metrics(capsys: pytest.CaptureFixt
         for name in ("input_fps", "output_fps", "frames_out_total", "dropped_total", "reconnects_total",
                      "latency_seconds_count"):
             assert f"stream_restore_live_{name}{label}" in metrics, name
+        page = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{running.server.web_port}/api/live",
+                                                 timeout=10).read())
+        (shown,) = page["sessions"]  # the web page lists the session with its metrics
+        assert page["available"] and shown["id"] == started.id and shown["state"] == "live"
+        assert shown["output_fps"] > 0 and shown["dropped"] >= 0 and len(shown["latency_ms"]) == 2
         assert main(["client", "--server", running.address, "--list-live"]) == 0
         assert started.id in capsys.readouterr().out
         stopped = live.stop(started.id)

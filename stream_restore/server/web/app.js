@@ -267,7 +267,7 @@ async function submitJob(event) {
   }
 }
 
-// -- live sessions (the Live service lands on another branch) --------------------------------
+// -- live sessions (the Live service; shown where the server allows live sources) ---------------
 async function refreshLive() {
   try {
     const data = await api("/api/live");
@@ -277,7 +277,9 @@ async function refreshLive() {
     for (const s of data.sessions) {
       const item = document.createElement("li");
       item.textContent = s.id + ": " + s.source + " -> " + s.outputs.join(", ") + " (" + s.model + ", " + s.state
-        + ", " + s.seconds + " s)";
+        + ", " + s.seconds + " s): in " + s.input_fps + " fps, out " + s.output_fps + " fps, dropped " + s.dropped
+        + ", reconnects " + s.reconnects + ", latency p50/p95 " + s.latency_ms.join("/") + " ms"
+        + (s.error ? " - " + s.error : "");
       list.appendChild(item);
     }
   } catch (error) {
@@ -309,4 +311,5 @@ document.addEventListener("DOMContentLoaded", () => {
   start();
   setInterval(refreshServer, 2000);
   setInterval(refreshJobs, 1000);
+  setInterval(() => { if ($("live-off").hidden) refreshLive(); }, 2000);
 });
