@@ -66,6 +66,11 @@ def test_zero_settings_are_the_defaults_and_given_ones_are_kept() -> None:
     assert given.container == "matroska"
 
 
+def test_positive_tiling_settings_are_accepted() -> None:
+    config = pb.RestoreConfig(model=pb.ModelOptions(model="identity", tile_max_pixels=65536, tile_overlap=16))
+    assert stream_request(config, SERVER).job.model == "identity"
+
+
 def test_low_latency_and_scene_detection_reach_the_pipeline() -> None:
     config = _config()
     config.low_latency = True
@@ -94,7 +99,7 @@ def test_stream_info_and_summary_carry_every_field() -> None:
     assert (bare.frame_rate.num, bare.duration, bare.frame_count) == (0, 0.0, 0)
     stats = RunStats(frames_in=3, frames_out=2)
     assert (summary(stats, 10, 20).bytes_in, summary(stats, 10, 20).bytes_out) == (10, 20)
-    assert summary(stats).frames_out == 2
+    assert (summary(stats).frames_out, summary(stats).bytes_in, summary(stats).bytes_out) == (2, 0, 0)
 
 
 def test_a_raw_frame_at_the_byte_limit_is_allowed_and_one_byte_over_is_refused() -> None:
