@@ -218,13 +218,10 @@ def _watch(store: Store, job_id: str, interval: float) -> int:
         time.sleep(interval)
 
 
-_ALL_JOBS = 1_000_000  # 'resume' with no ID: every unfinished job of a store (a folder of thousands)
-
-
 def _resume(args: argparse.Namespace, store: Store) -> int:
     """Resume the named jobs, or every unfinished one (not done, not cancelled) when none is named."""
     unfinished = (JobState.QUEUED, JobState.RUNNING, JobState.FAILED)
-    records = [store.job(i) for i in args.job_ids] or store.jobs(limit=_ALL_JOBS, states=unfinished)
+    records = [store.job(i) for i in args.job_ids] or store.jobs(limit=None, states=unfinished)
     if not records:
         print("no unfinished jobs to resume", file=sys.stderr)
         return 0

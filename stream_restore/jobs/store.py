@@ -332,14 +332,14 @@ class Store:
             raise InputError(f"no job {job_id!r} in the store")
         return records[0]
 
-    def jobs(self, *, limit: int = 1000, states: tuple[JobState, ...] = ()) -> list[JobRecord]:
-        """Jobs oldest first, at most ``limit``; only those in ``states`` when given."""
+    def jobs(self, *, limit: int | None = 1000, states: tuple[JobState, ...] = ()) -> list[JobRecord]:
+        """Jobs oldest first, at most ``limit`` (None: all); only those in ``states`` when given."""
         if not states:
             return self._jobs("", (), limit=limit)
         marks = ", ".join("?" * len(states))
         return self._jobs(f"WHERE j.state IN ({marks})", tuple(str(s) for s in states), limit=limit)
 
-    def _jobs(self, where: str, args: tuple[object, ...], *, limit: int = 1000) -> list[JobRecord]:
+    def _jobs(self, where: str, args: tuple[object, ...], *, limit: int | None = 1000) -> list[JobRecord]:
         query = (
             "SELECT j.id, j.input, j.output, j.options, j.plan_digest, j.time_base, j.frames, j.state, "
             "j.error, j.created, j.updated, COUNT(s.idx), SUM(s.state = 'done'), SUM(s.state = 'failed'), "
@@ -350,7 +350,7 @@ class Store:
             "ORDER BY j.created LIMIT ?"
         )
         with self._lock:
-            rows = self._db.execute(query, (*args, limit)).fetchall()
+            rows = self._db.execute(query, (*args, -1 if limit is None else limit)).fetchall()  # -1: no limit
         return [
             JobRecord(
                 r[0],

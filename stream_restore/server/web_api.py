@@ -19,12 +19,13 @@ from typing import Any
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
-from ..errors import InputError, ModelNotFoundError, PermissionDeniedError
+from ..errors import InputError, PermissionDeniedError
 from ..jobs import JobState
 from ..jobs.roots import path_under, relative_to_root
 from ..jobs.service import JobsCore
 from ..live import LiveManager
 from ..model_catalog import card_text, catalog_rows
+from ..models.registry import get_spec
 from ..v1 import jobs_pb2 as jpb
 from .image_call import restore_image_in_slot
 from .jobs_call import JobsServicer
@@ -103,9 +104,7 @@ class WebApi:
         return {"models": models}
 
     def card(self, name: str) -> JSON:
-        known = {m.name for m in list_models(self.state).models}
-        if name not in known:
-            raise ModelNotFoundError(f"unknown model {name!r}")
+        get_spec(name)  # ModelNotFoundError for a name the registry does not know
         return {"name": name, "card": card_text(name)}
 
     # -- images --------------------------------------------------------------------------------
