@@ -1,6 +1,6 @@
 """Score a training checkpoint on the video sets before its weights are exported.
 
-``python -m stream_restore.evaluation.checkpoint runs/vsr-x4-aligned/ckpt.pt`` prints, per
+``python -m stream_restore.evaluation.checkpoint runs/vsr-x4/ckpt.pt`` prints, per
 video dataset, the PSNR-Y and flicker (tDiff) of the checkpoint's model, of the same weights with
 the temporal path removed (neighbours replaced by the current frame, fresh state every frame:
 :mod:`stream_restore.evaluation.ablation`), and of a baseline (default: the single-frame model of

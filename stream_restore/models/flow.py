@@ -66,13 +66,23 @@ class FlowEstimator(nn.Module):
     Each level sees about 7 px of its own grid per side, so motions up to ~12 input px per frame
     are in reach. Cost is 6.8 GFLOP per input megapixel per frame pair (counted; 1.7% of vsr's budget).
     Frames are replicate-padded to multiples of 4 px; the flow is cropped back.
+
+    Flow is clamped to ``max_flow`` input px per axis (the coarse level's to its half), beyond any
+    motion in reach: so what an output pixel depends on is bounded (:data:`REACH` px per side), and
+    a frame cut into tiles overlapping by that much is restored exactly as a whole.
     """
 
+    #: input px per side that the flow at a pixel can depend on (``max_flow`` at its default): final
+    #: upsample 3 + fine level 3 convs of 2 px + coarse upsample 4-6 + coarse level 5 convs of 4 px
+    #: + pooling 3 = 38, the coarse-warped source (within max_flow + 3) inside it; rounded up
+    REACH = 40
+
     def __init__(self, coarse_channels: int = 32, coarse_depth: int = 4, fine_channels: int = 24,
-                 fine_depth: int = 2) -> None:
+                 fine_depth: int = 2, max_flow: float = 24.0) -> None:
         super().__init__()
         self.coarse = _Level(2, coarse_channels, coarse_depth)
         self.fine = _Level(4, fine_channels, fine_depth)
+        self.max_flow = max_flow
 
     def forward(self, target: torch.Tensor, source: torch.Tensor) -> torch.Tensor:
         pair, h, w = pad_to_multiple(torch.cat([_luma(target), _luma(source)], dim=1), 4)
@@ -80,7 +90,8 @@ class FlowEstimator(nn.Module):
         quarter = F.avg_pool2d(half, 2)
         flow = self.coarse(quarter)  # quarter-resolution pixels
         flow = 2.0 * F.interpolate(flow, scale_factor=2.0, mode="bilinear", align_corners=False)
+        flow = flow.clamp(-self.max_flow / 2, self.max_flow / 2)  # half-resolution pixels
         aligned = warp(half[:, 1:], flow)
         flow = flow + self.fine(torch.cat([half[:, :1], aligned, flow], dim=1))
         flow = 2.0 * F.interpolate(flow, scale_factor=2.0, mode="bilinear", align_corners=False)
-        return flow[..., :h, :w]
+        return flow[..., :h, :w].clamp(-self.max_flow, self.max_flow)

@@ -1,12 +1,16 @@
-"""``vsr-x{2,4}``: causal recurrent video SR, one past and one future frame plus a carried state.
+"""``vsr-x2``: causal recurrent video SR, one past and one future frame plus a carried state.
 
-Both scales use one cell, :class:`RecurrentCompactSR`, without alignment or deformable ops (the
-network learns small motions implicitly); it exports to ONNX as Conv, Relu, Tanh, Concat,
-DepthToSpace and Add. The current frame runs through sr-compact's body; the two neighbours and a
-16-map hidden state enter through a zero-initialised 1x1 conv, so each model is trained starting
-from the shipped sr-compact weights of its scale and starts as exactly that single-frame model.
+:class:`RecurrentCompactSR` has no alignment or deformable ops (the network is left to learn
+small motions implicitly, and on held-out video it does not: its temporal weights end near zero);
+it exports to ONNX as Conv, Relu, Tanh, Concat, DepthToSpace and Add. The current frame runs
+through sr-compact's body; the two neighbours and a 16-map hidden state enter through a
+zero-initialised 1x1 conv, so the model is trained starting from the shipped sr-compact weights
+of its scale and starts as exactly that single-frame model.
 It predicts a sub-pixel residual over an exact bicubic upscale of frame t. Budget: at most 400
 GFLOP per input megapixel per frame.
+
+``vsr-x4`` used this cell until 2026-12-06 and is now the flow-aligned cell of
+:mod:`.vsr_aligned`; ``vsr-x2`` moves there too once ``vsr-x2-aligned`` is trained and beats it.
 
 ``vsr-x2`` used an RLSP-style cell (all three frames, the hidden features and the fed-back output
 through one 3x3 conv) until 2026-12: trained from scratch it stayed below the single-frame
@@ -78,22 +82,20 @@ def vsr(*, scale: int) -> RecurrentModel:
     return RecurrentCompactSR(scale, _CHANNELS, _BLOCKS, hidden=_HIDDEN)
 
 
-for _s in (2, 4):
-    _name = f"vsr-x{_s}"
-    register(
-        ModelSpec(
-            name=_name,
-            task=Task.VIDEO_SUPER_RESOLUTION,
-            scale=_s,
-            builder=functools.partial(vsr, scale=_s),
-            past_frames=1,
-            future_frames=1,
-            recurrent=True,
-            weights=weights_for(_name),
-            description=f"causal recurrent x{_s} video SR (sr-compact body + 1x1 temporal fusion of "
-            "neighbours and state)",
-            card=f"{_name}.md",
-            receptive_field=2 * _BLOCKS + 2,  # per step
-            warmup_frames=8,  # measured plateau 4 (vdeblur 2), doubled: docs/benchmarks.md
-        )
+register(
+    ModelSpec(
+        name="vsr-x2",
+        task=Task.VIDEO_SUPER_RESOLUTION,
+        scale=2,
+        builder=functools.partial(vsr, scale=2),
+        past_frames=1,
+        future_frames=1,
+        recurrent=True,
+        weights=weights_for("vsr-x2"),
+        description="causal recurrent x2 video SR (sr-compact body + 1x1 temporal fusion of "
+        "neighbours and state)",
+        card="vsr-x2.md",
+        receptive_field=2 * _BLOCKS + 2,  # per step
+        warmup_frames=8,  # measured plateau 4 (vdeblur 2), doubled: docs/benchmarks.md
     )
+)

@@ -1,4 +1,4 @@
-"""``vsr-x{2,4}-aligned`` (experimental, issue 12): flow-aligned causal recurrent video SR.
+"""``vsr-x4`` (and the experimental ``vsr-x2-aligned``): flow-aligned causal recurrent video SR.
 
 Per step, for the window (t-1, t, t+1) and the state carried from t-1:
 
@@ -8,20 +8,31 @@ Per step, for the window (t-1, t, t+1) and the state carried from t-1:
    their absolute warp errors (mean over RGB) are the occlusion / confidence signal;
 3. the state -- ``hidden`` tanh-bounded feature maps, the previous restored output folded to input
    resolution by space-to-depth (FRVSR-style feedback) and a validity map -- is warped by the
-   t -> t-1 flow with zero padding (the fed-back output at output resolution, with the flow scaled
-   up, so sub-pixel motion keeps its detail), so what comes from outside the frame is marked invalid; where
-   the state is invalid (first frame, after a reset, uncovered borders) the fed-back output is
-   replaced by the bicubic upscale of frame t;
+   t -> t-1 flow with zero padding (the fed-back output at output resolution, with the flow
+   scaled up, so sub-pixel motion keeps its detail), so what comes from outside the frame is
+   marked invalid; where the state is invalid (first frame, after a reset, uncovered borders) the
+   fed-back output is replaced by the bicubic upscale of frame t;
 4. sr-compact's body reconstructs: frame t enters through sr-compact's 3x3 entry conv, everything
    temporal through one zero-initialised 1x1 conv added to it, and the head predicts a residual
-   over the exact bicubic upscale. Started from sr-compact weights the model is that single-frame
-   model exactly, so training can only add what the aligned neighbours and state bring.
+   over the exact bicubic upscale;
+5. a keep gate (a zero-initialised 1x1 conv on the body's features, clamped to [0, 1], one value
+   per input pixel) blends the warped previous output into the result: where alignment holds, the
+   detail recovered from earlier frames is carried forward instead of being re-estimated from
+   frame t alone (FRVSR's feedback, made explicit). Zeroing the neighbours and the state makes
+   the fed-back output the bicubic upscale, so the gate has nothing to add: the ablation of
+   ``stream-restore eval --no-temporal`` removes the whole temporal path.
 
-State ``[N, hidden + 3*s*s + 1, H, W]`` lies in [-1, 1] (tanh features, clamped output, validity
-in {0..1}); stepping frame by frame equals :meth:`forward_clip`. Budget: at most 400 GFLOP per
-input megapixel per frame, counted by the registry. Not yet trained (no weights, no card): the
-shipped ``vsr-x{2,4}`` stay the registered video models until this one beats them in
-``stream-restore eval``.
+Started from sr-compact weights (temporal conv and gate zero) the model is that single-frame model
+exactly, so training can only add what the aligned neighbours and state bring.
+
+Frames are replicate-padded to multiples of 4 px (the flow's pooling grid) and the output cropped
+back, so tiles that start on that grid restore exactly what the whole frame does (the flow is
+clamped, which bounds the receptive field); the state is kept at the padded size. State
+``[N, hidden + 3*s*s + 1, H, W]`` lies in [-1, 1] (tanh features, clamped output, validity in
+{0..1}); stepping frame by frame equals :meth:`forward_clip`. Budget: at most 400 GFLOP per input
+megapixel per frame, counted by the registry (398.9 at x4). ``vsr-x4`` is trained (card:
+``cards/vsr-x4.md``); ``vsr-x2-aligned`` is not yet, and ``vsr-x2`` stays the unaligned cell of
+:mod:`.vsr` until it is.
 """
 
 from __future__ import annotations
@@ -35,15 +46,21 @@ from torch import nn
 from .bicubic import BicubicUpsample
 from .checksums import weights_for
 from .flow import FlowEstimator, warp
-from .layers import ResBlock, conv3x3, zero_init
+from .layers import ResBlock, conv3x3, pad_to_multiple, zero_init
 from .recurrent import RecurrentModel
 from .registry import ModelSpec, Task, register
 
-__all__ = ["AlignedRecurrentSR", "vsr_aligned"]
+__all__ = ["MULTIPLE", "AlignedRecurrentSR", "vsr_aligned"]
+
+MULTIPLE = 4  # frames are padded to multiples of this: the flow estimator's pooling grid
 
 
 class AlignedRecurrentSR(RecurrentModel):
     """Flow-aligned neighbours + warped state and fed-back output over sr-compact's body."""
+
+    #: the zero-initialised layers through which the neighbours and the state reach the output;
+    #: staged training gives them a step size of their own (``Stage.fusion_lr``)
+    fusion_layers = ("temporal", "mix")
 
     def __init__(self, scale: int, channels: int = 48, blocks: int = 4, hidden: int = 16) -> None:
         super().__init__()
@@ -56,6 +73,8 @@ class AlignedRecurrentSR(RecurrentModel):
         self.temporal = zero_init(nn.Conv2d(8 + hidden + self.folded, channels, 1))
         self.blocks = nn.Sequential(*[ResBlock(channels) for _ in range(blocks)])
         self.head = zero_init(conv3x3(channels, 3 * scale * scale))
+        # per input pixel, how much of the warped previous output to keep (0: the single-frame path)
+        self.mix = zero_init(nn.Conv2d(channels, 1, 1))
         self.upsample = BicubicUpsample(scale)
 
     @property
@@ -63,8 +82,10 @@ class AlignedRecurrentSR(RecurrentModel):
         return self.hidden + self.folded + 1
 
     def initial_state(self, n: int, h: int, w: int) -> torch.Tensor:
-        """Zero (all invalid) state ``[n, hidden + 3*s*s + 1, h, w]``, h x w in input pixels."""
+        """Zero (all invalid) state ``[n, hidden + 3*s*s + 1, H, W]``: h x w input pixels rounded
+        up to multiples of :data:`MULTIPLE`, as the frames are padded."""
         ref = self.head.weight
+        h, w = -(-h // MULTIPLE) * MULTIPLE, -(-w // MULTIPLE) * MULTIPLE
         return torch.zeros(n, self.state_channels, h, w, device=ref.device, dtype=ref.dtype)
 
     def align(self, window: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -90,6 +111,9 @@ class AlignedRecurrentSR(RecurrentModel):
         return F.pixel_unshuffle(warp(full, flow_full, padding_mode="zeros"), s)
 
     def step(self, window: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        # the whole frame is padded to the flow's pooling grid (not only the flow's input), so a
+        # tile starting on that grid sees what the whole frame does (exact tiling)
+        window, h, w = pad_to_multiple(window, MULTIPLE)
         current = window[:, 1]
         back, _, neighbours = self.align(window)
         errors = torch.cat(
@@ -107,11 +131,14 @@ class AlignedRecurrentSR(RecurrentModel):
         temporal = torch.cat([neighbours, errors, hidden, fed_back], dim=1)
         feat = self.entry(current) + self.temporal(temporal)
         feat = feat + self.blocks(feat)
-        folded = base + self.head(F.relu(feat))
+        act = F.relu(feat)
+        keep = self.mix(act).clamp(0.0, 1.0)
+        folded = base + self.head(act) + keep * (fed_back - base)
         new_state = torch.cat(
             [torch.tanh(feat[:, : self.hidden]), folded.clamp(0.0, 1.0), torch.ones_like(valid)], dim=1
         )
-        return F.pixel_shuffle(folded, self.scale), new_state
+        s = self.scale
+        return F.pixel_shuffle(folded, s)[..., : h * s, : w * s], new_state
 
 
 # sr-compact's body (48 channels, 4 residual blocks) so training starts from its weights.
@@ -122,22 +149,38 @@ def vsr_aligned(*, scale: int) -> AlignedRecurrentSR:
     return AlignedRecurrentSR(scale, _CHANNELS, _BLOCKS, hidden=_HIDDEN)
 
 
-for _s in (2, 4):
-    _name = f"vsr-x{_s}-aligned"
+def _register(
+    name: str, scale: int, description: str, card: str | None = None, warmup_frames: int | None = None
+) -> None:
     register(
         ModelSpec(
-            name=_name,
+            name=name,
             task=Task.VIDEO_SUPER_RESOLUTION,
-            scale=_s,
-            builder=functools.partial(vsr_aligned, scale=_s),
+            scale=scale,
+            builder=functools.partial(vsr_aligned, scale=scale),
             past_frames=1,
             future_frames=1,
             recurrent=True,
-            weights=weights_for(_name),
-            description=(
-                f"EXPERIMENTAL, untrained: flow-aligned causal recurrent x{_s} video SR "
-                "(tiny flow net, warped neighbours/state/fed-back output, sr-compact body)"
-            ),
-            receptive_field=2 * _BLOCKS + 2 + 16,  # per step: body plus the flow's reach
+            weights=weights_for(name),
+            description=description,
+            card=card,
+            # per step: the body, the flow's reach (warped inputs lie within it) and the bicubic
+            receptive_field=2 * _BLOCKS + 2 + FlowEstimator.REACH + 2,
+            size_multiple=MULTIPLE,  # tiles start on the flow's pooling grid
+            warmup_frames=warmup_frames,
         )
     )
+
+
+_register(
+    "vsr-x4",
+    4,
+    "causal recurrent x4 video SR (flow-aligned neighbours, warped state and fed-back output, "
+    "sr-compact body)",
+    card="vsr-x4.md",
+)
+_register(
+    "vsr-x2-aligned",
+    2,
+    "EXPERIMENTAL, untrained: vsr-x4's flow-aligned cell at x2 (vsr-x2 until it is trained and beats it)",
+)

@@ -103,6 +103,17 @@ def _save(path: Path, state: dict[str, Any]) -> None:
         torch.save(state, tmp)
 
 
+def _read_checkpoint(ckpt_path: Path, options: TrainOptions, recipe: Recipe) -> dict[str, Any] | None:
+    """The checkpoint at ``ckpt_path`` (our own file, written by :func:`_save`), or None if absent."""
+    if not ckpt_path.is_file():
+        log.warning("no checkpoint at %s; starting from scratch", ckpt_path)
+        return None
+    state: dict[str, Any] = torch.load(ckpt_path, map_location=options.device, weights_only=False)
+    if state["recipe"] != recipe.model:
+        raise ConfigError(f"{ckpt_path} belongs to {state['recipe']}, not {recipe.model}")
+    return state
+
+
 def _resume(
     ckpt_path: Path,
     options: TrainOptions,
@@ -116,12 +127,9 @@ def _resume(
     """With ``--resume``, restore everything from ``ckpt_path`` and return its step (else 0)."""
     if not options.resume:
         return 0
-    if not ckpt_path.is_file():
-        log.warning("no checkpoint at %s; starting from scratch", ckpt_path)
+    state = _read_checkpoint(ckpt_path, options, recipe)
+    if state is None:
         return 0
-    state = torch.load(ckpt_path, map_location=options.device, weights_only=False)
-    if state["recipe"] != recipe.model:
-        raise ConfigError(f"{ckpt_path} belongs to {state['recipe']}, not {recipe.model}")
     model.load_state_dict(state["model"])
     opt.load_state_dict(state["optimizer"])
     if disc is not None and d_opt is not None:

@@ -32,7 +32,10 @@ class Stage:
     (end-point error); ``"window"`` restores every frame from its aligned window with a fresh state
     (no recurrence); ``"recurrent"`` runs whole clips with the carried state and fed-back output.
     ``flow_lr`` is the flow estimator's peak step size (lower once it joins end to end),
-    ``flow_weight`` keeps its ground-truth loss in the mix. Each stage warms up and decays anew.
+    ``flow_weight`` keeps its ground-truth loss in the mix. ``fusion_lr`` (default: ``lr``) is the
+    peak step size of the model's ``fusion_layers``, the zero-initialised layers through which the
+    neighbours and the state reach the output: at the body's step size they grow from zero too
+    slowly for the temporal path to matter. Each stage warms up and decays anew.
     """
 
     name: str
@@ -42,6 +45,7 @@ class Stage:
     flow_lr: float
     flow_weight: float = 0.0
     warmup: int = 50
+    fusion_lr: float | None = None
 
     def __post_init__(self) -> None:
         if self.objective not in OBJECTIVES:

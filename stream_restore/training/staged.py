@@ -21,7 +21,7 @@ from torch import nn
 from ..errors import CancelledError, ConfigError
 from ..models.recurrent import RecurrentModel
 from ..models.registry import get_spec
-from .loop import TrainOptions, _resume, _save, _state, _StopFlag, _warm_start
+from .loop import TrainOptions, _read_checkpoint, _save, _state, _StopFlag, _warm_start
 from .losses import pixel_loss
 from .recipe import Recipe, Sampler, Stage, make_sampler
 
@@ -75,6 +75,72 @@ def _restore(model: RecurrentModel, clip: torch.Tensor, objective: str) -> torch
     return frames
 
 
+def _loss(
+    model: RecurrentModel,
+    stage: Stage,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    flow: torch.Tensor,
+    freq_weight: float,
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """The stage's training loss on one batch and its logged terms (end-point error, pixel loss)."""
+    terms: dict[str, torch.Tensor] = {}
+    if stage.objective == "flow" or stage.flow_weight > 0:
+        terms["epe"] = endpoint_error(model, x, flow)
+    if stage.objective == "flow":
+        return terms["epe"], terms
+    terms["pixel"] = pixel_loss(_restore(model, x, stage.objective), y, freq_weight)
+    return terms["pixel"] + stage.flow_weight * terms.get("epe", torch.zeros(())), terms
+
+
+def _parameter_groups(model: nn.Module) -> tuple[list[nn.Parameter], ...]:
+    """(body, flow estimator, fusion layers): the three step sizes of a stage, in that order."""
+    fusion = tuple(f"{name}." for name in getattr(model, "fusion_layers", ()))
+    groups: tuple[list[nn.Parameter], ...] = ([], [], [])
+    for name, param in model.named_parameters():
+        groups[1 if name.startswith("flow.") else 2 if name.startswith(fusion) else 0].append(param)
+    return groups
+
+
+def _resume_staged(
+    ckpt_path: Path,
+    options: TrainOptions,
+    recipe: Recipe,
+    model: nn.Module,
+    opt: torch.optim.Optimizer,
+    gen: torch.Generator,
+) -> int:
+    """``--resume`` for staged recipes: the plain loop's, except at the first step of a stage.
+
+    A stage may add layers to the model (zero-initialised, so its function is unchanged) and
+    regroup the parameters; so at a stage's first step, parameters the checkpoint lacks keep their
+    initialisation and an optimiser state that no longer fits is dropped (Adam starts afresh, under
+    the stage's warmup). Anywhere else both must match exactly.
+    """
+    state = _read_checkpoint(ckpt_path, options, recipe) if options.resume else None
+    if state is None:
+        return 0
+    step = int(state["step"])
+    stage, local, _ = stage_at(recipe, step, options.steps or recipe.steps)
+    missing, unexpected = model.load_state_dict(state["model"], strict=False)
+    if unexpected or (missing and local):
+        raise ConfigError(
+            f"{ckpt_path} does not fit {recipe.model}: missing {missing}, unexpected {unexpected}"
+        )
+    try:
+        opt.load_state_dict(state["optimizer"])
+    except ValueError as exc:  # torch's message for a different number or size of groups
+        if local:
+            raise ConfigError(f"{ckpt_path}: optimiser state does not fit ({exc})") from exc
+        log.info("%s: stage %s starts with a fresh optimiser (%s)", recipe.model, stage.name, exc)
+    if missing:
+        log.info("%s: stage %s adds %s", recipe.model, stage.name, ", ".join(missing))
+    gen.set_state(state["data_rng"])
+    torch.set_rng_state(state["torch_rng"])
+    log.info("resumed %s at step %d", recipe.model, step)
+    return step
+
+
 def _skip_committed_flow(recipe: Recipe, estimator: nn.Module) -> int:
     """Resuming with no checkpoint: start after the flow stage when its result is committed.
 
@@ -116,14 +182,11 @@ def train_staged(recipe: Recipe, options: TrainOptions, sampler: Sampler | None 
             raise ConfigError(f"{recipe.model} starts its flow from {path}, which is missing")
         estimator.load_state_dict(load_file(str(path)))
     model.to(options.device).train()
-    flow_params = list(estimator.parameters())
-    flow_ids = {id(p) for p in flow_params}
-    body_params = [p for p in model.parameters() if id(p) not in flow_ids]
     opt = torch.optim.Adam(
-        [{"params": body_params, "lr": 0.0}, {"params": flow_params, "lr": 0.0}], betas=(0.9, 0.99)
+        [{"params": group, "lr": 0.0} for group in _parameter_groups(model)], betas=(0.9, 0.99)
     )
     gen = torch.Generator().manual_seed(options.seed)
-    step = _resume(ckpt_path, options, recipe, model, opt, gen)
+    step = _resume_staged(ckpt_path, options, recipe, model, opt, gen)
     if step == 0 and options.resume:
         step = _skip_committed_flow(recipe, estimator)
     if sampler is None:
@@ -137,17 +200,11 @@ def train_staged(recipe: Recipe, options: TrainOptions, sampler: Sampler | None 
     while step < total and not stop.requested:
         stage, local, length = stage_at(recipe, step, total)
         factor = _schedule(local, stage.warmup, length)
-        opt.param_groups[0]["lr"] = stage.lr * factor
-        opt.param_groups[1]["lr"] = stage.flow_lr * factor
+        fusion_lr = stage.lr if stage.fusion_lr is None else stage.fusion_lr
+        for group, peak in zip(opt.param_groups, (stage.lr, stage.flow_lr, fusion_lr), strict=True):
+            group["lr"] = peak * factor
         x, y, flow = (t.to(options.device) for t in sampler(gen))
-        terms: dict[str, torch.Tensor] = {}
-        if stage.objective == "flow" or stage.flow_weight > 0:
-            terms["epe"] = endpoint_error(model, x, flow)
-        if stage.objective == "flow":
-            loss = terms["epe"]
-        else:
-            terms["pixel"] = pixel_loss(_restore(model, x, stage.objective), y, recipe.freq_weight)
-            loss = terms["pixel"] + stage.flow_weight * terms.get("epe", torch.zeros(()))
+        loss, terms = _loss(model, stage, x, y, flow, recipe.freq_weight)
         opt.zero_grad(set_to_none=True)
         if loss.requires_grad:  # a flow step on real clips only has no ground truth: nothing to learn
             loss.backward()
@@ -158,7 +215,8 @@ def train_staged(recipe: Recipe, options: TrainOptions, sampler: Sampler | None 
             sums[k] = sums.get(k, 0.0) + v.item()
         if step % options.log_every == 0 or step == total:
             record = {"step": step, "stage": stage.name, "lr": stage.lr * factor,
-                      "flow_lr": stage.flow_lr * factor, "elapsed_s": round(time.monotonic() - t0, 1)}
+                      "flow_lr": stage.flow_lr * factor, "fusion_lr": fusion_lr * factor,
+                      "elapsed_s": round(time.monotonic() - t0, 1)}
             record |= {k: v / count for k, v in sums.items()}
             sums, count = {}, 0
             with open(history, "a") as fh:

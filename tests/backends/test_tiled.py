@@ -40,13 +40,9 @@ class BudgetBackend(Backend):
         return self.inner.infer(frames, state)
 
 
-# Registered models whose tiled output is not yet the untiled one, and why (measured 2026-12-02).
+# Registered models whose tiled output is not yet the untiled one, and why.
 # strict: the test fails once a model tiles exactly, so that it is taken off this list.
-_NOT_YET_EXACT = {
-    # The flow alignment sees past the declared receptive field (26): all of the frame differs.
-    "vsr-x2-aligned": "optical flow reaches beyond the declared receptive field",
-    "vsr-x4-aligned": "optical flow reaches beyond the declared receptive field",
-}
+_NOT_YET_EXACT: dict[str, str] = {}
 
 
 _SLOW = {"vsr-x4", "sr-gan-x4", "sr-compact-x4"}  # 4-17 s each on 2 CPU cores
@@ -89,7 +85,9 @@ def test_tiled_equals_untiled(name: str) -> None:
     got, _ = tiled.infer(x, tiled.initial_state(1, h, w))
     assert tiled.grid(h, w).count > 1
     assert got.shape == ref.shape
-    assert (got - ref).abs().max().item() <= 1e-5
+    # relative to the output's scale: grid_sample's coordinates are normalised by the frame (or
+    # tile) size, so float32 rounds them differently in a tile (random weights give outputs of ~5)
+    assert (got - ref).abs().max().item() <= 1e-5 * max(1.0, ref.abs().max().item())
 
 
 def test_too_little_overlap_shows_seams() -> None:

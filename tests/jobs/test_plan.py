@@ -68,5 +68,5 @@ def test_warm_up_is_on_the_model_spec_measured_or_the_default_and_none_for_singl
     from stream_restore.models.registry import DEFAULT_RECURRENT_WARMUP
 
     assert get_spec("vsr-x2").segment_warmup == get_spec("vsr-x2").warmup_frames == 8
-    assert get_spec("vsr-x4-aligned").segment_warmup == DEFAULT_RECURRENT_WARMUP  # not measured yet
+    assert get_spec("vsr-x2-aligned").segment_warmup == DEFAULT_RECURRENT_WARMUP  # not measured (untrained)
     assert get_spec("sr-compact-x2").segment_warmup == 0

@@ -1,4 +1,4 @@
-"""The flow-aligned recurrent cell (vsr-x*-aligned): warping, flow and the temporal path."""
+"""The flow-aligned recurrent cell (vsr-x4, vsr-x2-aligned): warping, flow and the temporal path."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ FLOW_WEIGHTS = (
     / "stream_restore"
     / "training"
     / "checkpoints"
-    / "vsr-x4-aligned-flow.safetensors"
+    / "vsr-x4-flow.safetensors"
 )
 
 
@@ -61,8 +61,56 @@ def test_untrained_model_is_its_single_frame_twin() -> None:
             torch.testing.assert_close(whole[:, i], y, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("keep", [0.0, 1.0])
+def test_keep_gate_blends_the_warped_previous_output(keep: float) -> None:
+    """Gate 0: the single-frame path (here the bicubic upscale, head and temporal conv zero); gate 1:
+    the previous output, warped (zero flow: as it was), passes through where the state is valid."""
+    model = AlignedRecurrentSR(2, channels=8, blocks=1, hidden=4).eval()  # untrained flow: zero
+    torch.nn.init.constant_(model.mix.bias, keep)
+    frames = torch.rand(1, 3, 3, 8, 12)  # multiples of 4: the state has the frame's size
+    previous = torch.rand(1, 3 * 2 * 2, 8, 12)
+    state = torch.cat([torch.zeros(1, 4, 8, 12), previous, torch.ones(1, 1, 8, 12)], dim=1)
+    with torch.no_grad():
+        y, new_state = model(frames, state)
+    bicubic = model.upsample(frames[:, 1])
+    expected = F.pixel_shuffle(previous, 2) if keep else bicubic
+    torch.testing.assert_close(y, expected, rtol=0, atol=1e-5)
+    fed_back = F.pixel_unshuffle(expected.clamp(0, 1), 2)
+    torch.testing.assert_close(new_state[:, 4:-1], fed_back, rtol=0, atol=1e-5)
+
+
+def test_flow_depends_on_nothing_beyond_its_reach() -> None:
+    """With weights that drive most of the flow to its clamp (the widest warps), changing every pixel
+    farther than REACH from a point leaves the flow there unchanged, and changing the point itself
+    does not: the bound that vsr-x4's receptive field, and so exact tiling, rely on."""
+    torch.manual_seed(0)
+    flow = FlowEstimator().eval()
+    for level in (flow.coarse, flow.fine):
+        for layer in level.net:
+            if isinstance(layer, torch.nn.Conv2d):
+                torch.nn.init.normal_(layer.weight, std=0.2)
+    reach = FlowEstimator.REACH
+    size = 4 * reach + 8
+    a, b = torch.rand(2, 1, 3, size, size).unbind(0)
+    with torch.no_grad():
+        ref = flow(a, b)
+    saturated = (ref.abs() >= flow.max_flow - 1e-4).any(dim=1)[0]
+    assert saturated.float().mean() > 0.5
+    free = torch.nonzero(~saturated[reach : size - reach, reach : size - reach])
+    y, x = (int(v) + reach for v in free[len(free) // 2])  # a point whose flow can still move
+    far = torch.ones(1, 1, size, size, dtype=torch.bool)
+    far[..., y - reach : y + reach + 1, x - reach : x + reach + 1] = False
+    point = torch.zeros_like(far)
+    point[..., y, x] = True
+    with torch.no_grad():
+        changed = flow(torch.where(far, torch.rand_like(a), a), torch.where(far, torch.rand_like(b), b))
+        touched = flow(torch.where(point, 1.0 - a, a), b)
+    torch.testing.assert_close(changed[..., y, x], ref[..., y, x], rtol=0, atol=1e-4)
+    assert (touched[..., y, x] - ref[..., y, x]).abs().max() > 1e-3
+
+
 def test_state_is_bounded_and_marks_validity() -> None:
-    spec = get_spec("vsr-x4-aligned")
+    spec = get_spec("vsr-x4")
     model = spec.build(pretrained=False)
     for p in model.parameters():
         p.data.add_(0.2 * torch.randn_like(p))
@@ -70,7 +118,7 @@ def test_state_is_bounded_and_marks_validity() -> None:
     with torch.no_grad():
         for _ in range(3):
             _, state = model(torch.rand(1, 3, 3, 9, 10), state)
-    assert state.shape == (1, model.state_channels, 9, 10)
+    assert state.shape == (1, model.state_channels, 12, 12)  # padded to the flow's grid of 4 px
     assert state.abs().max() <= 1.0
     assert torch.all(state[:, -1] >= 0)
 

@@ -90,14 +90,14 @@ def test_resume_adopts_the_committed_checkpoint(tmp_path: Path, monkeypatch: pyt
     from stream_restore.training import command
 
     committed = tmp_path / "committed"
-    (committed / "vsr-x4-aligned").mkdir(parents=True)
-    (committed / "vsr-x4-aligned" / "ckpt.pt").write_bytes(b"committed")
+    (committed / "vsr-x4").mkdir(parents=True)
+    (committed / "vsr-x4" / "ckpt.pt").write_bytes(b"committed")
     monkeypatch.setattr(command, "COMMITTED", committed)
-    run = tmp_path / "runs" / "vsr-x4-aligned"
-    command._adopt_committed_checkpoint("vsr-x4-aligned", run)
+    run = tmp_path / "runs" / "vsr-x4"
+    command._adopt_committed_checkpoint("vsr-x4", run)
     assert (run / "ckpt.pt").read_bytes() == b"committed"
     (run / "ckpt.pt").write_bytes(b"newer")  # a run folder's own checkpoint always wins
-    command._adopt_committed_checkpoint("vsr-x4-aligned", run)
+    command._adopt_committed_checkpoint("vsr-x4", run)
     assert (run / "ckpt.pt").read_bytes() == b"newer"
     command._adopt_committed_checkpoint("sr-fast-x2", tmp_path / "runs" / "sr-fast-x2")  # none committed
     assert not (tmp_path / "runs" / "sr-fast-x2").exists()

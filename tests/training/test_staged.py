@@ -96,7 +96,7 @@ def test_flow_weights_start_the_flow_estimator(tmp_path: Path) -> None:
 
     from stream_restore.training import staged
 
-    name = "vsr-x4-aligned-flow.safetensors"
+    name = "vsr-x4-flow.safetensors"
     frozen = (Stage("window", "window", steps=1, lr=0.0, flow_lr=0.0, warmup=1),)
     recipe = Recipe(model="vsr-x2-aligned", kind="vsr-layers", steps=1, batch=1, patch=8, frames=3,
                     stages=frozen, flow_weights=name)
@@ -125,7 +125,7 @@ def test_resume_without_a_checkpoint_starts_after_the_committed_flow_stage(tmp_p
         Stage("window", "window", steps=1, lr=0.0, flow_lr=0.0, warmup=1),
     )
     recipe = Recipe(
-        model="vsr-x4-aligned",
+        model="vsr-x4",
         kind="vsr-layers",
         steps=6,
         batch=1,
@@ -141,7 +141,49 @@ def test_resume_without_a_checkpoint_starts_after_the_committed_flow_stage(tmp_p
     records = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
     assert [(r["step"], r["stage"]) for r in records] == [(6, "window")]
     expected = load_file(
-        str(Path(staged.__file__).parent / "checkpoints" / "vsr-x4-aligned-flow.safetensors")
+        str(Path(staged.__file__).parent / "checkpoints" / "vsr-x4-flow.safetensors")
     )
     for key, value in model.flow.state_dict().items():
         torch.testing.assert_close(value, expected[key], rtol=0, atol=0)
+
+
+def test_fusion_layers_have_their_own_step_size(tmp_path: Path) -> None:
+    """With the body's and the flow's step sizes at zero, a stage's ``fusion_lr`` moves only the
+    zero-initialised fusion layers (the temporal 1x1 conv and the keep gate)."""
+    stage = Stage("fusion", "recurrent", steps=2, lr=0.0, flow_lr=0.0, warmup=1, fusion_lr=1e-3)
+    # started from sr-compact-x2, so the head is not zero and gradient reaches the temporal conv
+    recipe = replace(RECIPE, steps=2, stages=(stage,), init_from="sr-compact-x2")
+    model = train(recipe, _options(tmp_path / "a", 2), sampler=_sampler())
+    frozen = train(replace(recipe, stages=(replace(stage, fusion_lr=0.0),)), _options(tmp_path / "b", 2),
+                   sampler=_sampler())
+    before = dict(frozen.named_parameters())
+    changed = {name.split(".")[0] for name, p in model.named_parameters() if not torch.equal(p, before[name])}
+    assert changed == {"temporal", "mix"}
+
+
+def _old_checkpoint(path: Path) -> None:
+    """Rewrite ``path`` as an earlier model and trainer saved it: no keep gate, two groups."""
+    state = torch.load(path, weights_only=False)
+    state["model"] = {k: v for k, v in state["model"].items() if not k.startswith("mix.")}
+    params = [torch.nn.Parameter(v.clone()) for v in state["model"].values() if v.is_floating_point()]
+    state["optimizer"] = torch.optim.Adam([{"params": params[:-1]}, {"params": params[-1:]}]).state_dict()
+    torch.save(state, path)
+
+
+def test_a_stage_may_add_layers_and_regroup_the_optimiser(tmp_path: Path) -> None:
+    """At a stage's first step a checkpoint without the stage's new layers resumes (they keep their
+    zero initialisation, Adam starts afresh); anywhere else it is refused as not fitting."""
+    stages = (
+        Stage("window", "window", steps=2, lr=1e-3, flow_lr=1e-4, warmup=1),
+        Stage("fusion", "recurrent", steps=1, lr=1e-4, flow_lr=1e-5, warmup=1, fusion_lr=1e-3),
+    )
+    recipe = replace(RECIPE, steps=3, stages=stages)
+    train(recipe, _options(tmp_path / "boundary", 2), sampler=_sampler())
+    _old_checkpoint(tmp_path / "boundary" / "ckpt.pt")
+    model = train(recipe, _options(tmp_path / "boundary", 3, resume=True), sampler=_sampler())
+    assert model.mix.weight.abs().sum() > 0  # created zero, trained by the fusion stage
+
+    train(recipe, _options(tmp_path / "mid", 1), sampler=_sampler())
+    _old_checkpoint(tmp_path / "mid" / "ckpt.pt")
+    with pytest.raises(ConfigError, match="does not fit"):
+        train(recipe, _options(tmp_path / "mid", 3, resume=True), sampler=_sampler())
