@@ -6,6 +6,9 @@
   sr-compact-x4, sr-gan-x4 and the ground truth.
 * ``deblur-gan.png``: rows are crops of the real GoPro pairs; columns are the blurred input,
   deblur, deblur-gan and the sharp frame.
+* ``vsr-x4.png``: what the recurrence adds: rows are crops of the last (30th) frame of the two
+  held-out clips, clean and H.264-coded at CRF 23; columns are bicubic, sr-compact-x4, vsr-x4 and
+  the ground truth.
 
 Each crop is the most detailed window of its image (highest ground-truth Laplacian variance on
 a coarse grid), shown at twice its size with nearest-neighbour pixels, so the choice is
@@ -16,6 +19,7 @@ sharpness (Laplacian variance relative to the ground truth's) are printed, one l
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -27,7 +31,7 @@ from ..frames import ColorInfo, Frame
 from ..media.images import write_image
 from ..models.registry import get_spec
 from .benchmark_images import gray_from_rgb
-from .datasets import Sample, default_data_dir, gopro_samples, sisr_samples
+from .datasets import Sample, default_data_dir, gopro_samples, load_dataset, sisr_samples
 from .metrics import psnr, rgb_to_y, sharpness
 from .runner import restore_clip
 
@@ -57,9 +61,10 @@ def _cell(codes: torch.Tensor) -> torch.Tensor:
 
 
 def crop_grid(
-    samples: list[Sample], models: list[str], options: BackendOptions
+    samples: list[Sample], models: list[str], options: BackendOptions, frame: int = 0
 ) -> tuple[torch.Tensor, list[str]]:
-    """Rows of crops (one per sample): each model's output, then the ground truth.
+    """Rows of crops (one per sample, of its frame ``frame``): each model's output, then the ground
+    truth. Clips are restored from their first frame, so recurrent models carry their state there.
 
     Returns the image (3, H, W) in [0, 1] and a line of scores per model cell.
     """
@@ -68,14 +73,14 @@ def crop_grid(
     report: list[str] = []
     try:
         for sample in samples:
-            target = sample.target[0]
+            target = sample.target[frame]
             y, x = best_window(target, _CROP)
             window = (slice(None), slice(y, y + _CROP), slice(x, x + _CROP))
             truth = target[window]
             cells = []
             for name, backend in zip(models, backends, strict=True):
                 with torch.inference_mode():
-                    out = restore_clip(backend, sample.inputs)[0]
+                    out = restore_clip(backend, sample.inputs)[frame]
                 codes = (out.clamp(0, 1) * 255.0).round()[window]
                 if truth.shape[0] == 1:
                     codes = gray_from_rgb(codes)
@@ -119,12 +124,18 @@ def main(argv: list[str] | None = None) -> int:
     set14 = {s.name: s for s in sisr_samples(data, "Set14", 4)}
     bsd = {s.name: s for s in sisr_samples(data, "BSD100", 4)}
     sr_samples = [set14["img_001"], set14["img_014"], bsd["img_012"], bsd["img_053"]]
-    jobs = [
-        ("sr-gan-x4.png", sr_samples, ["bicubic-x4", "sr-compact-x4", "sr-gan-x4"]),
-        ("deblur-gan.png", gopro_samples(data), ["identity", "deblur", "deblur-gan"]),
+    video = [
+        replace(sample, name=f"{sample.name} ({coding})")
+        for dataset, coding in (("video", "clean"), ("video-crf23", "CRF 23"))
+        for sample in load_dataset(dataset, 4, data)
     ]
-    for filename, samples, models in jobs:
-        image, report = crop_grid(samples, models, options)
+    jobs = [
+        ("sr-gan-x4.png", sr_samples, ["bicubic-x4", "sr-compact-x4", "sr-gan-x4"], 0),
+        ("deblur-gan.png", gopro_samples(data), ["identity", "deblur", "deblur-gan"], 0),
+        ("vsr-x4.png", video, ["bicubic-x4", "sr-compact-x4", "vsr-x4"], -1),
+    ]
+    for filename, samples, models, frame in jobs:
+        image, report = crop_grid(samples, models, options, frame)
         _save(args.out / filename, image)
         print(f"{args.out / filename}: columns {' | '.join(models)} | ground truth")
         for line in report:

@@ -15,15 +15,18 @@ Per step, for the window (t-1, t, t+1) and the state carried from t-1:
 4. sr-compact's body reconstructs: frame t enters through sr-compact's 3x3 entry conv, everything
    temporal through one zero-initialised 1x1 conv added to it, and the head predicts a residual
    over the exact bicubic upscale;
-5. a keep gate (a zero-initialised 1x1 conv on the body's features, clamped to [0, 1], one value
-   per input pixel) blends the warped previous output into the result: where alignment holds, the
-   detail recovered from earlier frames is carried forward instead of being re-estimated from
-   frame t alone (FRVSR's feedback, made explicit). Zeroing the neighbours and the state makes
-   the fed-back output the bicubic upscale, so the gate has nothing to add: the ablation of
-   ``stream-restore eval --no-temporal`` removes the whole temporal path.
+5. a keep gate (sigmoid of a 1x1 conv on the body's features, one value per input pixel) blends
+   the result towards the warped previous output where the state is valid: where alignment
+   holds, the detail recovered from earlier frames is carried forward instead of being
+   re-estimated from frame t alone (FRVSR's feedback, made explicit as a convex blend). It starts
+   nearly shut (1.8%); a gate clamped at exactly zero died in training (its first steps pushed it
+   below zero, where a clamp passes no gradient), and an additive gate stacked the previous detail
+   on top of the new estimate. With the state removed (``stream-restore eval --no-temporal``)
+   nothing is valid, so the ablation removes the gate's contribution with the rest.
 
-Started from sr-compact weights (temporal conv and gate zero) the model is that single-frame model
-exactly, so training can only add what the aligned neighbours and state bring.
+Started from sr-compact weights (temporal conv zero, gate nearly shut) the model is that
+single-frame model (exactly so on every frame without a valid state), so training can only add
+what the aligned neighbours and state bring.
 
 Frames are replicate-padded to multiples of 4 px (the flow's pooling grid) and the output cropped
 back, so tiles that start on that grid restore exactly what the whole frame does (the flow is
@@ -53,6 +56,7 @@ from .registry import ModelSpec, Task, register
 __all__ = ["MULTIPLE", "AlignedRecurrentSR", "vsr_aligned"]
 
 MULTIPLE = 4  # frames are padded to multiples of this: the flow estimator's pooling grid
+_GATE_START = -4.0  # the keep gate's initial logit
 
 
 class AlignedRecurrentSR(RecurrentModel):
@@ -60,7 +64,7 @@ class AlignedRecurrentSR(RecurrentModel):
 
     #: the zero-initialised layers through which the neighbours and the state reach the output;
     #: staged training gives them a step size of their own (``Stage.fusion_lr``)
-    fusion_layers = ("temporal", "mix")
+    fusion_layers = ("temporal", "gate")
 
     def __init__(self, scale: int, channels: int = 48, blocks: int = 4, hidden: int = 16) -> None:
         super().__init__()
@@ -73,8 +77,10 @@ class AlignedRecurrentSR(RecurrentModel):
         self.temporal = zero_init(nn.Conv2d(8 + hidden + self.folded, channels, 1))
         self.blocks = nn.Sequential(*[ResBlock(channels) for _ in range(blocks)])
         self.head = zero_init(conv3x3(channels, 3 * scale * scale))
-        # per input pixel, how much of the warped previous output to keep (0: the single-frame path)
-        self.mix = zero_init(nn.Conv2d(channels, 1, 1))
+        # per input pixel, how much of the warped previous output to keep over this frame's estimate:
+        # sigmoid(-4) = 1.8% at the start (a zero gate would never learn to open: see keep())
+        self.gate = zero_init(nn.Conv2d(channels, 1, 1))
+        nn.init.constant_(self.gate.bias, _GATE_START)  # type: ignore[arg-type]
         self.upsample = BicubicUpsample(scale)
 
     @property
@@ -132,8 +138,9 @@ class AlignedRecurrentSR(RecurrentModel):
         feat = self.entry(current) + self.temporal(temporal)
         feat = feat + self.blocks(feat)
         act = F.relu(feat)
-        keep = self.mix(act).clamp(0.0, 1.0)
-        folded = base + self.head(act) + keep * (fed_back - base)
+        estimate = base + self.head(act)
+        # blend towards the warped previous output where the state is valid and the gate trusts it
+        folded = estimate + torch.sigmoid(self.gate(act)) * valid * (previous - estimate)
         new_state = torch.cat(
             [torch.tanh(feat[:, : self.hidden]), folded.clamp(0.0, 1.0), torch.ones_like(valid)], dim=1
         )

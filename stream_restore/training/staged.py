@@ -112,10 +112,11 @@ def _resume_staged(
 ) -> int:
     """``--resume`` for staged recipes: the plain loop's, except at the first step of a stage.
 
-    A stage may add layers to the model (zero-initialised, so its function is unchanged) and
-    regroup the parameters; so at a stage's first step, parameters the checkpoint lacks keep their
-    initialisation and an optimiser state that no longer fits is dropped (Adam starts afresh, under
-    the stage's warmup). Anywhere else both must match exactly.
+    A stage may change the model's layers (add a zero-initialised one, replace one) and regroup
+    the parameters; so at a stage's first step, parameters the checkpoint lacks keep their
+    initialisation, those the model no longer has are dropped, and an optimiser state that no
+    longer fits is dropped (Adam starts afresh, under the stage's warmup). Anywhere else the
+    checkpoint must fit exactly.
     """
     state = _read_checkpoint(ckpt_path, options, recipe) if options.resume else None
     if state is None:
@@ -123,18 +124,20 @@ def _resume_staged(
     step = int(state["step"])
     stage, local, _ = stage_at(recipe, step, options.steps or recipe.steps)
     missing, unexpected = model.load_state_dict(state["model"], strict=False)
-    if unexpected or (missing and local):
+    if (missing or unexpected) and local:
         raise ConfigError(
             f"{ckpt_path} does not fit {recipe.model}: missing {missing}, unexpected {unexpected}"
         )
-    try:
-        opt.load_state_dict(state["optimizer"])
-    except ValueError as exc:  # torch's message for a different number or size of groups
-        if local:
-            raise ConfigError(f"{ckpt_path}: optimiser state does not fit ({exc})") from exc
-        log.info("%s: stage %s starts with a fresh optimiser (%s)", recipe.model, stage.name, exc)
-    if missing:
-        log.info("%s: stage %s adds %s", recipe.model, stage.name, ", ".join(missing))
+    if missing or unexpected:  # the moments of other layers mean nothing to the new ones
+        log.info("%s: stage %s adds %s, drops %s and starts with a fresh optimiser", recipe.model,
+                 stage.name, missing, unexpected)
+    else:
+        try:
+            opt.load_state_dict(state["optimizer"])
+        except ValueError as exc:  # torch's message for a different number or size of groups
+            if local:
+                raise ConfigError(f"{ckpt_path}: optimiser state does not fit ({exc})") from exc
+            log.info("%s: stage %s starts with a fresh optimiser (%s)", recipe.model, stage.name, exc)
     gen.set_state(state["data_rng"])
     torch.set_rng_state(state["torch_rng"])
     log.info("resumed %s at step %d", recipe.model, step)

@@ -33,3 +33,17 @@ def test_crop_grid_has_a_cell_per_model_and_the_truth() -> None:
     assert len(report) == 4 and all("sharpness 100%" in line for line in report)
     # identity's cell is the ground truth's, pixel for pixel
     assert torch.equal(image[:, :cell, :cell], image[:, :cell, 2 * (cell + _GUTTER) :])
+
+
+def test_crop_grid_shows_the_frame_asked_for() -> None:
+    """Video rows show a later frame (the recurrence's state built up): its window and its truth."""
+    first = _textured(128, 160, 0, 0, _CROP)
+    last = _textured(128, 160, 32, 64, _CROP)
+    target = torch.stack([first, last]).round().to(torch.uint8)
+    sample = Sample("clip", target.float() / 255.0, target, border=0)
+    image, report = crop_grid([sample], ["identity"], BackendOptions(device="cpu"), frame=-1)
+    cell = _CROP * _ZOOM
+    truth = last[:, 32 : 32 + _CROP, 64 : 64 + _CROP].round() / 255.0
+    expected = torch.nn.functional.interpolate(truth[None], scale_factor=_ZOOM, mode="nearest")[0]
+    torch.testing.assert_close(image[:, :, cell + _GUTTER :], expected, rtol=0, atol=1e-6)
+    assert report == ["clip identity: crop Y PSNR inf dB, sharpness 100%"]

@@ -48,35 +48,41 @@ def test_integer_flow_warp_shifts() -> None:
 
 
 def test_untrained_model_is_its_single_frame_twin() -> None:
-    """Zero-initialised temporal path: the cell starts as sr-compact whatever the neighbours and state."""
+    """Zero-initialised temporal path: the cell starts as sr-compact whatever the neighbours and
+    state, exactly with the keep gate shut and within the gate's 1.8% start otherwise."""
     torch.manual_seed(0)
     model = AlignedRecurrentSR(2, channels=8, blocks=1, hidden=4).eval()
     torch.nn.init.normal_(model.head.weight, std=0.1)
     clip = torch.rand(1, 4, 3, 10, 12)
     with torch.no_grad():
+        started = model.forward_clip(clip)
+        torch.nn.init.constant_(model.gate.bias, -30.0)
         whole = model.forward_clip(clip)
         for i in range(4):
             alone = clip[:, [i, i, i]]
             y, _ = model(alone, model.initial_state(1, 10, 12))
             torch.testing.assert_close(whole[:, i], y, rtol=1e-5, atol=1e-6)
+    assert (started - whole).abs().max() < 0.05  # 1.8% of |previous - estimate| (here up to ~1.5)
 
 
 @pytest.mark.parametrize("keep", [0.0, 1.0])
 def test_keep_gate_blends_the_warped_previous_output(keep: float) -> None:
-    """Gate 0: the single-frame path (here the bicubic upscale, head and temporal conv zero); gate 1:
-    the previous output, warped (zero flow: as it was), passes through where the state is valid."""
+    """Gate shut: this frame's estimate (here the bicubic upscale, head and temporal conv zero); gate
+    open: the previous output, warped (zero flow: as it was), where the state is valid; and with no
+    valid state the gate changes nothing."""
     model = AlignedRecurrentSR(2, channels=8, blocks=1, hidden=4).eval()  # untrained flow: zero
-    torch.nn.init.constant_(model.mix.bias, keep)
+    torch.nn.init.constant_(model.gate.bias, 30.0 if keep else -30.0)
     frames = torch.rand(1, 3, 3, 8, 12)  # multiples of 4: the state has the frame's size
     previous = torch.rand(1, 3 * 2 * 2, 8, 12)
-    state = torch.cat([torch.zeros(1, 4, 8, 12), previous, torch.ones(1, 1, 8, 12)], dim=1)
-    with torch.no_grad():
-        y, new_state = model(frames, state)
     bicubic = model.upsample(frames[:, 1])
-    expected = F.pixel_shuffle(previous, 2) if keep else bicubic
-    torch.testing.assert_close(y, expected, rtol=0, atol=1e-5)
-    fed_back = F.pixel_unshuffle(expected.clamp(0, 1), 2)
-    torch.testing.assert_close(new_state[:, 4:-1], fed_back, rtol=0, atol=1e-5)
+    for valid in (1.0, 0.0):
+        state = torch.cat([torch.zeros(1, 4, 8, 12), previous, torch.full((1, 1, 8, 12), valid)], dim=1)
+        with torch.no_grad():
+            y, new_state = model(frames, state)
+        expected = F.pixel_shuffle(previous, 2) if keep and valid else bicubic
+        torch.testing.assert_close(y, expected, rtol=0, atol=1e-5)
+        fed_back = F.pixel_unshuffle(expected.clamp(0, 1), 2)
+        torch.testing.assert_close(new_state[:, 4:-1], fed_back, rtol=0, atol=1e-5)
 
 
 def test_flow_depends_on_nothing_beyond_its_reach() -> None:

@@ -158,21 +158,22 @@ def test_fusion_layers_have_their_own_step_size(tmp_path: Path) -> None:
                    sampler=_sampler())
     before = dict(frozen.named_parameters())
     changed = {name.split(".")[0] for name, p in model.named_parameters() if not torch.equal(p, before[name])}
-    assert changed == {"temporal", "mix"}
+    assert changed == {"temporal", "gate"}
 
 
 def _old_checkpoint(path: Path) -> None:
-    """Rewrite ``path`` as an earlier model and trainer saved it: no keep gate, two groups."""
+    """Rewrite ``path`` as an earlier model and trainer saved it: another gate, two groups."""
     state = torch.load(path, weights_only=False)
-    state["model"] = {k: v for k, v in state["model"].items() if not k.startswith("mix.")}
+    state["model"] = {k: v for k, v in state["model"].items() if not k.startswith("gate.")}
+    state["model"]["mix.weight"] = torch.zeros(1, 48, 1, 1)  # a layer the model no longer has
     params = [torch.nn.Parameter(v.clone()) for v in state["model"].values() if v.is_floating_point()]
     state["optimizer"] = torch.optim.Adam([{"params": params[:-1]}, {"params": params[-1:]}]).state_dict()
     torch.save(state, path)
 
 
 def test_a_stage_may_add_layers_and_regroup_the_optimiser(tmp_path: Path) -> None:
-    """At a stage's first step a checkpoint without the stage's new layers resumes (they keep their
-    zero initialisation, Adam starts afresh); anywhere else it is refused as not fitting."""
+    """At a stage's first step a checkpoint with other layers resumes (new ones keep their
+    initialisation, old ones are dropped, Adam starts afresh); anywhere else it is refused."""
     stages = (
         Stage("window", "window", steps=2, lr=1e-3, flow_lr=1e-4, warmup=1),
         Stage("fusion", "recurrent", steps=1, lr=1e-4, flow_lr=1e-5, warmup=1, fusion_lr=1e-3),
@@ -181,7 +182,7 @@ def test_a_stage_may_add_layers_and_regroup_the_optimiser(tmp_path: Path) -> Non
     train(recipe, _options(tmp_path / "boundary", 2), sampler=_sampler())
     _old_checkpoint(tmp_path / "boundary" / "ckpt.pt")
     model = train(recipe, _options(tmp_path / "boundary", 3, resume=True), sampler=_sampler())
-    assert model.mix.weight.abs().sum() > 0  # created zero, trained by the fusion stage
+    assert model.gate.weight.abs().sum() > 0  # created zero, trained by the fusion stage
 
     train(recipe, _options(tmp_path / "mid", 1), sampler=_sampler())
     _old_checkpoint(tmp_path / "mid" / "ckpt.pt")

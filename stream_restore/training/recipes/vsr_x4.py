@@ -12,14 +12,16 @@ sr-compact-x4 weights (shared body; the temporal 1x1 conv starts at zero). Stage
 2. ``window``: every frame from its aligned window with a fresh state (no recurrence), flow at a
    tenth of the step size with a small ground-truth term;
 3. ``recurrent``: whole clips with the carried state and fed-back output, loss on every frame;
-4. ``fusion``: the same, with the keep gate added (zero-initialised) and a step size 20x the body's
-   for the fusion layers (the temporal 1x1 conv and the gate), which at the body's step size had
-   grown from zero too slowly for the neighbours and the state to matter (training/checkpoints/).
+4. ``fusion``: the same with a step size 20x the body's for the fusion layers (the temporal 1x1
+   conv and the keep gate), which at the body's step size had grown from zero too slowly for the
+   neighbours and the state to matter (training/checkpoints/README.md);
+5. ``gate``: the same with the keep gate as a sigmoid blend (it replaces a gate clamped at zero,
+   which died within the fusion stage's first steps; the other weights carry on).
 
 The run that made the shipped weights did not follow these stages from step 0 in one go: it ran
-across sessions, as the model gained its output-resolution feedback warp (step 8,350, no new
-parameters) and the keep gate (step 10,268, where the recurrent stage was cut and the fusion stage
-begun); see the model card. Run from scratch, this recipe trains today's model along the same
+across sessions as the model changed (the output-resolution feedback warp at step 8,350, no new
+parameters; the gate at steps 10,268 and 11,092, where the recurrent and fusion stages were cut
+short); see the model card. Run from scratch, this recipe trains today's model along the same
 schedule.
 """
 
@@ -27,14 +29,16 @@ from __future__ import annotations
 
 from ..recipe import Recipe, Stage
 
-FUSION_STEPS = 4000
+GATE_STEPS = 3000
 
 STAGES = (
     Stage("flow", "flow", steps=3000, lr=0.0, flow_lr=2e-3, warmup=100),
     Stage("window", "window", steps=600, lr=2e-4, flow_lr=2e-5, flow_weight=0.1),
     Stage("recurrent", "recurrent", steps=6668, lr=1e-4, flow_lr=1e-5, flow_weight=0.05),
-    Stage("fusion", "recurrent", steps=FUSION_STEPS, lr=5e-5, flow_lr=5e-6, flow_weight=0.05,
-          warmup=100, fusion_lr=1e-3),
+    Stage("fusion", "recurrent", steps=824, lr=5e-5, flow_lr=5e-6, flow_weight=0.05, warmup=100,
+          fusion_lr=1e-3),
+    Stage("gate", "recurrent", steps=GATE_STEPS, lr=5e-5, flow_lr=5e-6, flow_weight=0.05, warmup=100,
+          fusion_lr=1e-3),
 )
 
 RECIPE = Recipe(
