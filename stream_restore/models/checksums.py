@@ -21,7 +21,7 @@ SHA256: dict[str, str] = {
     "sr-gan-x4": "e826ba3f303a709b9b58e2e8241ce3002860ac15388ef5ab6b0ba57b01a4a522",
     "vdeblur": "453397f103f983f0eb936d19da62d49aadb1ef4cc5e3d31c9d81b4df4bb2e2e1",
     "vsr-x2": "006c6438ea3530a1d48289f50119a86d15d421e4441b6aace30617e953773f04",
-    "vsr-x4": "b938d0ac4acffbcd30ed8d22d8ee00da92a3b35c9ecdcce06397cc2a05ec1d79",
+    "vsr-x4": "2467e11badd5c2ff78896416d64de0b55d7c1a9cbf5f0cc715a09e88906f921e",
 }
 
 

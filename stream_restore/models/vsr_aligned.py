@@ -185,6 +185,9 @@ _register(
     "causal recurrent x4 video SR (flow-aligned neighbours, warped state and fed-back output, "
     "sr-compact body)",
     card="vsr-x4.md",
+    # measured: 70.6 dB min against the sequential run at W = 16, 75.1 at 32 (docs/benchmarks.md);
+    # the flow-warped state keeps a longer memory than the unaligned cells' (plateau at 4)
+    warmup_frames=16,
 )
 _register(
     "vsr-x2-aligned",
