@@ -165,7 +165,7 @@ def test_the_fed_back_output_moves_by_output_pixels_not_input_cells() -> None:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="measured 2026-12-06: 0.11 px mean (0.65 max) here, 0.13-0.15 on the held-out clips; at x4 "
+    reason="measured 2026-12-06: 0.11 px mean (0.67 max) here, 0.13-0.15 on the held-out clips; at x4 "
     "that misplaces the fed-back output by about half an output pixel, which is why vsr-x4 learned to "
     "keep its keep gate shut (bench/vsr_feedback.py); issue 12's closing note",
 )
