@@ -26,7 +26,7 @@ from stream_restore.models.vsr_aligned import AlignedRecurrentSR
 
 
 @contextlib.contextmanager
-def _gate(model: AlignedRecurrentSR, logit: float) -> Iterator[None]:
+def forced_gate(model: AlignedRecurrentSR, logit: float) -> Iterator[None]:
     """Force the keep gate to ``logit`` everywhere (weights zero) for the duration."""
     saved = {k: v.clone() for k, v in model.gate.state_dict().items()}
     with torch.no_grad():
@@ -64,9 +64,9 @@ def main() -> int:
                 for t in range(clip.shape[1]):
                     truth = shave(sample.target[t].double(), 4)
                     y, next_state = model(windows[:, t], state)
-                    with _gate(model, -30.0):
+                    with forced_gate(model, -30.0):
                         shut, _ = model(windows[:, t], state)
-                    with _gate(model, 30.0):
+                    with forced_gate(model, 30.0):
                         opened, _ = model(windows[:, t], state)
                     state = next_state
                     if t < 2:

@@ -15,14 +15,13 @@ what the feedback could add with that flow.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import math
-from collections.abc import Iterator
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+from vsr_feedback import forced_gate  # bench/ is on sys.path when this script runs
 
 from stream_restore.evaluation.datasets import default_data_dir
 from stream_restore.models import get_spec
@@ -43,19 +42,6 @@ class _ExactBackward(nn.Module):
         if self.exact is not None:
             flow = torch.cat([self.exact, flow[self.exact.shape[0] :]])
         return flow
-
-
-@contextlib.contextmanager
-def _gate(model: AlignedRecurrentSR, logit: float) -> Iterator[None]:
-    """Force the keep gate to ``logit`` everywhere (weights zero) for the duration."""
-    saved = {k: v.clone() for k, v in model.gate.state_dict().items()}
-    with torch.no_grad():
-        model.gate.weight.zero_()
-        model.gate.bias.fill_(logit)
-    try:
-        yield
-    finally:
-        model.gate.load_state_dict(saved)
 
 
 def _psnr(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -93,9 +79,9 @@ def main() -> int:
                     for t in range(clip.shape[1]):
                         oracle.exact = exact[:, t] if flow_kind == "exact" else None
                         y, next_state = model(windows[:, t], state)
-                        with _gate(model, -30.0):
+                        with forced_gate(model, -30.0):
                             shut, _ = model(windows[:, t], state)
-                        with _gate(model, 30.0):
+                        with forced_gate(model, 30.0):
                             opened, _ = model(windows[:, t], state)
                         state = next_state
                         if t < 2:
