@@ -59,20 +59,38 @@ def forward_batch(spec: ModelSpec, model: nn.Module, x: torch.Tensor) -> torch.T
     return model(x)  # type: ignore[no-any-return]
 
 
-def _warm_start(model: nn.Module, init: ModelSpec) -> None:
-    """Load ``init``'s shipped weights into ``model``; parameters ``model`` adds keep their init.
-
-    Lets a model start from a related one (vsr-x4 from sr-compact-x4). Every tensor of ``init``
-    must exist in ``model`` with the same shape.
-    """
-    if init.weights is None:
-        raise ConfigError(f"cannot start from {init.name}: it ships no trained weights")
-    source = init.build(pretrained=True).state_dict()  # verifies the checksum
+def _load_subset(model: nn.Module, source: dict[str, torch.Tensor], origin: str) -> None:
+    """Load ``source`` into ``model``; every tensor of it must exist there with the same shape,
+    and parameters ``model`` adds keep their init."""
     target = model.state_dict()
     bad = [k for k, v in source.items() if k not in target or target[k].shape != v.shape]
     if bad:
-        raise ConfigError(f"cannot start {type(model).__name__} from {init.name}: mismatched {bad[:4]}")
+        raise ConfigError(f"cannot start {type(model).__name__} from {origin}: mismatched {bad[:4]}")
     model.load_state_dict(source, strict=False)
+
+
+def _warm_start(model: nn.Module, init: ModelSpec) -> None:
+    """Load ``init``'s shipped weights into ``model`` (vsr-x4 starts from sr-compact-x4)."""
+    if init.weights is None:
+        raise ConfigError(f"cannot start from {init.name}: it ships no trained weights")
+    _load_subset(model, init.build(pretrained=True).state_dict(), init.name)  # verifies the checksum
+
+
+COMMITTED = Path(__file__).parent / "checkpoints"  # checkpoints and weights kept in git
+
+
+def initialise(model: nn.Module, recipe: Recipe) -> None:
+    """Apply the recipe's starting point: a registered model's shipped weights (``init_from``),
+    then a committed weights file (``init_weights``, an earlier phase of the same schedule)."""
+    if recipe.init_from:
+        _warm_start(model, get_spec(recipe.init_from))
+    if recipe.init_weights:
+        from safetensors.torch import load_file
+
+        path = COMMITTED / recipe.init_weights
+        if not path.is_file():
+            raise ConfigError(f"{recipe.model} starts from {path}, which is missing")
+        _load_subset(model, load_file(str(path)), recipe.init_weights)
 
 
 def _state(
@@ -155,11 +173,7 @@ def train(recipe: Recipe, options: TrainOptions, sampler: Sampler | None = None)
 
     torch.manual_seed(options.seed)
     model = spec.builder()
-    if recipe.init_from:
-        init = get_spec(recipe.init_from)
-        if init.weights is None:
-            raise ConfigError(f"{recipe.model} starts from {recipe.init_from}, which has no weights yet")
-        _warm_start(model, init)
+    initialise(model, recipe)
     model.to(options.device).train()
     opt = torch.optim.Adam(model.parameters(), lr=recipe.lr, betas=(0.9, 0.99))
     disc: nn.Module | None = None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -16,7 +16,7 @@ import torch
 from ..errors import ConfigError
 from .stills import training_images
 
-__all__ = ["Recipe", "Stage", "load_recipe", "make_sampler", "recipe_names"]
+__all__ = ["BlurModel", "Recipe", "Stage", "load_recipe", "make_sampler", "recipe_names"]
 
 # (input, target) batches; "vsr-layers" adds the input's ground-truth optical flow as a third tensor
 Sampler = Callable[[torch.Generator], tuple[torch.Tensor, ...]]
@@ -55,6 +55,25 @@ class Stage:
 
 
 @dataclass(frozen=True)
+class BlurModel:
+    """How the deblurring samplers synthesise blur (issue 12: blur that transfers to real cameras).
+
+    ``linear_light``: blur (or average sub-frames) on linear light, as a sensor integrates, not on
+    sRGB codes. ``kernel_size``: the kernel canvas in pixels; ``shake_sizes``: odd (min, max) extent
+    of the random camera-shake trajectories. ``max_noise`` / ``max_shot_noise``: read and shot noise
+    added after the blur (drawn per patch for stills, per batch for clips). ``sub_range``: odd
+    (min, max) sub-frames per frame interval for the video sampler. ``None``: the sampler's default.
+    """
+
+    linear_light: bool = False
+    kernel_size: int = 25
+    shake_sizes: tuple[int, int] | None = None
+    max_noise: float | None = None
+    max_shot_noise: float = 0.0
+    sub_range: tuple[int, int] | None = None
+
+
+@dataclass(frozen=True)
 class Recipe:
     """How to train one registered model (patch sizes in input pixels, ``lr`` Adam step size)."""
 
@@ -80,6 +99,11 @@ class Recipe:
     # staged: flow estimator weights to start from, a file in training/checkpoints/ (flow is per LR
     # frame, so one pre-training serves every scale)
     flow_weights: str | None = None
+    # whole-model weights to start from, a file in training/checkpoints/: a schedule that continues
+    # an earlier, already shipped one (its weights are kept there, so the command still reproduces)
+    init_weights: str | None = None
+    # "deblur"/"vdeblur": how blur is synthesised (see samplers.DeblurSampler / VideoDeblurSampler)
+    blur: BlurModel | None = None
 
     def __post_init__(self) -> None:
         if self.stages and sum(s.steps for s in self.stages) != self.steps:
@@ -139,12 +163,23 @@ def make_sampler(recipe: Recipe, scale: int, data_root: Path) -> Sampler:
             images, scale, recipe.patch, recipe.batch, recipe.frames, max_speed=recipe.max_speed,
             compress=recipe.compress, real=real, real_fraction=recipe.real_fraction,
         )
+    blur = recipe.blur or BlurModel()
+    sampler: DeblurSampler | VideoDeblurSampler
     if recipe.kind == "deblur":
         from .degradations import load_kernel_bank
         from .stills import levin_kernels
 
         kernel_dir = data_root / "deblur" / "kernels"
         bank = load_kernel_bank(kernel_dir / "kernels_12.mat", exclude=levin_kernels(data_root))
-        return DeblurSampler(training_images(data_root, recipe.patch + 32), recipe.patch, recipe.batch, bank)
-    images = training_images(data_root, recipe.patch * 3)
-    return VideoDeblurSampler(images, recipe.patch, recipe.batch, recipe.frames)
+        # the crop must hold the patch plus the kernel's reach (valid convolution)
+        images = training_images(data_root, recipe.patch + max(32, blur.kernel_size - 1))
+        sampler = DeblurSampler(
+            images, recipe.patch, recipe.batch, bank, kernel_size=blur.kernel_size,
+            linear_light=blur.linear_light, shake_sizes=blur.shake_sizes, max_shot_noise=blur.max_shot_noise,
+        )
+    else:
+        sampler = VideoDeblurSampler(
+            training_images(data_root, recipe.patch * 3), recipe.patch, recipe.batch, recipe.frames,
+            sub_range=blur.sub_range, linear_light=blur.linear_light, max_shot_noise=blur.max_shot_noise,
+        )
+    return sampler if blur.max_noise is None else replace(sampler, max_noise=blur.max_noise)

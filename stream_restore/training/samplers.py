@@ -281,6 +281,7 @@ class VideoDeblurSampler:
     sub_range: tuple[int, int] | None = None
     linear_light: bool = False
     max_noise: float = 0.005
+    max_shot_noise: float = 0.0  # shot noise scale, drawn per batch, after the blur
 
     def __call__(self, gen: torch.Generator) -> Batch:
         blurred, sharp = [], []
@@ -310,5 +311,6 @@ class VideoDeblurSampler:
             blurred.append(augment(mean, code))
             sharp.append(augment(sub[:, n_sub // 2], code))
         b = torch.stack(blurred)
-        b = add_sensor_noise(b, gen, uniform(gen, 0.0, self.max_noise))
+        shot = uniform(gen, 0.0, self.max_shot_noise) if self.max_shot_noise > 0 else 0.0
+        b = add_sensor_noise(b, gen, uniform(gen, 0.0, self.max_noise), shot)
         return quantize(b), quantize(torch.stack(sharp))

@@ -21,7 +21,7 @@ from torch import nn
 from ..errors import CancelledError, ConfigError
 from ..models.recurrent import RecurrentModel
 from ..models.registry import get_spec
-from .loop import TrainOptions, _read_checkpoint, _save, _state, _StopFlag, _warm_start
+from .loop import COMMITTED, TrainOptions, _read_checkpoint, _save, _state, _StopFlag, initialise
 from .losses import pixel_loss
 from .recipe import Recipe, Sampler, Stage, make_sampler
 
@@ -152,7 +152,7 @@ def _skip_committed_flow(recipe: Recipe, estimator: nn.Module) -> int:
     on). Returns the first step after the leading flow stage, or 0 when there is nothing to skip.
     """
     first = recipe.stages[0] if recipe.stages else None
-    path = Path(__file__).parent / "checkpoints" / f"{recipe.model}-flow.safetensors"
+    path = COMMITTED / f"{recipe.model}-flow.safetensors"
     if first is None or first.objective != "flow" or not path.is_file():
         return 0
     from safetensors.torch import load_file
@@ -175,12 +175,11 @@ def train_staged(recipe: Recipe, options: TrainOptions, sampler: Sampler | None 
     estimator = getattr(model, "flow", None)
     if not isinstance(model, RecurrentModel) or not isinstance(estimator, nn.Module):
         raise ConfigError(f"{recipe.model}: staged recipes need a recurrent model with a .flow estimator")
-    if recipe.init_from:
-        _warm_start(model, get_spec(recipe.init_from))
+    initialise(model, recipe)
     if recipe.flow_weights:
         from safetensors.torch import load_file
 
-        path = Path(__file__).parent / "checkpoints" / recipe.flow_weights
+        path = COMMITTED / recipe.flow_weights
         if not path.is_file():
             raise ConfigError(f"{recipe.model} starts its flow from {path}, which is missing")
         estimator.load_state_dict(load_file(str(path)))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -122,3 +124,36 @@ def test_deblur_sampler_rejects_even_or_oversized_shake() -> None:
         DeblurSampler(_images(), 16, 1, kernel_size=9, shake_sizes=(4, 9))
     with pytest.raises(ConfigError):
         DeblurSampler(_images(), 16, 1, kernel_size=9, shake_sizes=(3, 11))
+
+
+def test_recipe_blur_model_reaches_the_samplers(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from stream_restore.training.recipe import BlurModel, Recipe, make_sampler
+
+    np = pytest.importorskip("numpy")
+    image_module = pytest.importorskip("PIL.Image")
+    scipy_io = pytest.importorskip("scipy.io")
+    g = _gen(1)
+    for folder in ("T91", "BSDS200"):  # real image files: make_sampler loads them like the shared data
+        (tmp_path / "train" / folder).mkdir(parents=True)
+        pixels = (torch.rand(96, 96, 3, generator=g) * 255).byte().numpy()
+        image_module.fromarray(pixels).save(tmp_path / "train" / folder / "0.png")
+    (tmp_path / "deblur" / "kernels").mkdir(parents=True)
+    cells = np.empty((1, 1), dtype=object)
+    cells[0, 0] = np.ones((5, 5))
+    scipy_io.savemat(str(tmp_path / "deblur" / "kernels" / "kernels_12.mat"), {"kernels": cells})
+    blur = BlurModel(
+        linear_light=True, kernel_size=15, shake_sizes=(5, 11), max_noise=0.002, max_shot_noise=0.01
+    )
+    recipe = Recipe(model="deblur", kind="deblur", steps=1, batch=2, patch=16, blur=blur)
+    still = make_sampler(recipe, 1, tmp_path)
+    assert isinstance(still, DeblurSampler)
+    assert (still.linear_light, still.kernel_size, still.shake_sizes) == (True, 15, (5, 11))
+    assert (still.max_noise, still.max_shot_noise) == (0.002, 0.01)
+    x, y = still(_gen(3))
+    assert x.shape == y.shape == (2, 3, 16, 16)
+    video = replace(recipe, model="vdeblur", kind="vdeblur", frames=3, blur=BlurModel(sub_range=(7, 13)))
+    clips = make_sampler(video, 1, tmp_path)
+    assert isinstance(clips, VideoDeblurSampler)
+    assert clips.sub_range == (7, 13) and clips.max_noise == VideoDeblurSampler.max_noise  # default kept

@@ -101,3 +101,35 @@ def test_resume_adopts_the_committed_checkpoint(tmp_path: Path, monkeypatch: pyt
     assert (run / "ckpt.pt").read_bytes() == b"newer"
     command._adopt_committed_checkpoint("sr-fast-x2", tmp_path / "runs" / "sr-fast-x2")  # none committed
     assert not (tmp_path / "runs" / "sr-fast-x2").exists()
+
+
+def test_init_weights_starts_from_a_committed_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from safetensors.torch import save_file
+
+    from stream_restore.training import loop
+
+    monkeypatch.setattr(loop, "COMMITTED", tmp_path)
+    earlier = get_spec("sr-fast-x2").builder()
+    for p in earlier.parameters():
+        torch.nn.init.normal_(p, std=0.05)
+    save_file(earlier.state_dict(), str(tmp_path / "earlier.safetensors"))
+    recipe = Recipe(
+        model="sr-fast-x2", kind="sr", steps=1, batch=1, patch=8, init_weights="earlier.safetensors"
+    )
+    model = get_spec("sr-fast-x2").builder()
+    loop.initialise(model, recipe)
+    for a, b in zip(earlier.state_dict().values(), model.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+    with pytest.raises(ConfigError, match="mismatched"):  # another model's tensors are refused
+        loop.initialise(get_spec("deblur").builder(), Recipe(**{**recipe.__dict__, "model": "deblur"}))
+    with pytest.raises(ConfigError, match="missing"):
+        loop.initialise(model, Recipe(**{**recipe.__dict__, "init_weights": "gone.safetensors"}))
+
+
+def test_shipped_recipes_start_points_exist() -> None:
+    from stream_restore.training.loop import COMMITTED
+
+    for name in recipe_names():
+        recipe = load_recipe(name)
+        for file in (recipe.init_weights, recipe.flow_weights):
+            assert file is None or (COMMITTED / file).is_file(), f"{name}: {file} is not committed"
