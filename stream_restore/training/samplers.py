@@ -46,6 +46,13 @@ def _randint(gen: torch.Generator, high: int) -> int:
     return int(torch.randint(max(high, 1), (), generator=gen))
 
 
+def _draw(gen: torch.Generator, share: float) -> bool:
+    """True with probability ``share``; shares of 0 and 1 draw nothing (the stream stays as it was)."""
+    if share <= 0.0 or share >= 1.0:
+        return share >= 1.0
+    return uniform(gen, 0.0, 1.0) < share
+
+
 def augment(x: torch.Tensor, code: int) -> torch.Tensor:
     """One of the 8 flips/rotations of the square patch(es) ``x[..., H, W]``, chosen by ``code``."""
     if code & 1:
@@ -229,8 +236,9 @@ class DeblurSampler:
     kernel_bank: Sequence[torch.Tensor] = ()
     kernel_size: int = 25
     max_noise: float = 0.01
-    # Real blur integrates light: blur in linear light, then code back to sRGB (off: blur codes).
-    linear_light: bool = False
+    # Real blur integrates light: this share of the patches is blurred in linear light and coded back
+    # to sRGB, the rest on sRGB codes (as Levin09 and most published benchmarks are made).
+    linear_light: float = 0.0
     # Odd (min, max) extent of the shake trajectories in pixels (None: always ``kernel_size``).
     shake_sizes: tuple[int, int] | None = None
     max_shot_noise: float = 0.0  # Poisson-like shot noise scale, drawn per patch, after the blur
@@ -251,9 +259,10 @@ class DeblurSampler:
             kp = (self.kernel_size - k.shape[-1]) // 2
             if kp > 0:
                 k = torch.nn.functional.pad(k, (kp, kp, kp, kp))
-            source = srgb_to_linear(crop) if self.linear_light else crop
+            linear = _draw(gen, self.linear_light)
+            source = srgb_to_linear(crop) if linear else crop
             b = blur(source[None], k, valid=True)[0]
-            b = linear_to_srgb(b) if self.linear_light else b
+            b = linear_to_srgb(b) if linear else b
             # noise after the blur, as a sensor adds it to the integrated light
             shot = uniform(gen, 0.0, self.max_shot_noise) if self.max_shot_noise > 0 else 0.0
             b = add_sensor_noise(b, gen, uniform(gen, 0.0, self.max_noise), shot)
@@ -268,8 +277,9 @@ class VideoDeblurSampler:
 
     The sharp target of a frame is its middle sub-frame. Exposure (how many of the ``sub``
     sub-frames are averaged) varies per clip, so blur length varies. With ``sub_range`` the number
-    of sub-frames per frame interval is drawn per clip (odd, e.g. 7-13); with ``linear_light`` the
-    sub-frames are averaged as light (sRGB decoded, averaged, re-encoded), as a sensor integrates.
+    of sub-frames per frame interval is drawn per clip (odd, e.g. 7-13); in a share ``linear_light``
+    of the clips the sub-frames are averaged as light (sRGB decoded, averaged, re-encoded), as a
+    sensor integrates.
     """
 
     images: Sequence[torch.Tensor]
@@ -279,7 +289,7 @@ class VideoDeblurSampler:
     sub: int = 7
     max_speed: float = 12.0  # pixels per frame
     sub_range: tuple[int, int] | None = None
-    linear_light: bool = False
+    linear_light: float = 0.0
     max_noise: float = 0.005
     max_shot_noise: float = 0.0  # shot noise scale, drawn per batch, after the blur
 
@@ -305,7 +315,7 @@ class VideoDeblurSampler:
             exposed = sub[:, lo : lo + exposure]
             mean = (
                 linear_to_srgb(srgb_to_linear(exposed).mean(dim=1))
-                if self.linear_light
+                if _draw(gen, self.linear_light)
                 else exposed.mean(dim=1)
             )
             blurred.append(augment(mean, code))

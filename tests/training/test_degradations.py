@@ -74,9 +74,9 @@ def test_static_camera_path_gives_still_frames() -> None:
         lambda im: DeblurSampler(im, 16, 2, kernel_size=9),
         lambda im: VideoDeblurSampler(im, 16, 1, 3, sub=3),
         lambda im: DeblurSampler(
-            im, 16, 2, kernel_size=9, linear_light=True, shake_sizes=(3, 9), max_shot_noise=0.02
+            im, 16, 2, kernel_size=9, linear_light=0.5, shake_sizes=(3, 9), max_shot_noise=0.02
         ),
-        lambda im: VideoDeblurSampler(im, 16, 1, 3, sub_range=(3, 5), linear_light=True),
+        lambda im: VideoDeblurSampler(im, 16, 1, 3, sub_range=(3, 5), linear_light=1.0),
     ],
     ids=["sr", "vsr", "vsr-h264", "deblur", "vdeblur", "deblur-linear", "vdeblur-linear"],
 )
@@ -144,16 +144,38 @@ def test_recipe_blur_model_reaches_the_samplers(tmp_path: Path) -> None:
     cells[0, 0] = np.ones((5, 5))
     scipy_io.savemat(str(tmp_path / "deblur" / "kernels" / "kernels_12.mat"), {"kernels": cells})
     blur = BlurModel(
-        linear_light=True, kernel_size=15, shake_sizes=(5, 11), max_noise=0.002, max_shot_noise=0.01
+        linear_light=0.5, kernel_size=15, shake_sizes=(5, 11), max_noise=0.002, max_shot_noise=0.01
     )
     recipe = Recipe(model="deblur", kind="deblur", steps=1, batch=2, patch=16, blur=blur)
     still = make_sampler(recipe, 1, tmp_path)
     assert isinstance(still, DeblurSampler)
-    assert (still.linear_light, still.kernel_size, still.shake_sizes) == (True, 15, (5, 11))
+    assert (still.linear_light, still.kernel_size, still.shake_sizes) == (0.5, 15, (5, 11))
     assert (still.max_noise, still.max_shot_noise) == (0.002, 0.01)
     x, y = still(_gen(3))
     assert x.shape == y.shape == (2, 3, 16, 16)
-    video = replace(recipe, model="vdeblur", kind="vdeblur", frames=3, blur=BlurModel(sub_range=(7, 13)))
+    clip_blur = BlurModel(sub_range=(7, 13), max_speed=30)
+    video = replace(recipe, model="vdeblur", kind="vdeblur", frames=3, blur=clip_blur)
     clips = make_sampler(video, 1, tmp_path)
     assert isinstance(clips, VideoDeblurSampler)
-    assert clips.sub_range == (7, 13) and clips.max_noise == VideoDeblurSampler.max_noise  # default kept
+    assert clips.sub_range == (7, 13) and clips.max_speed == 30
+    assert clips.max_noise == VideoDeblurSampler.max_noise  # None keeps the sampler's default
+
+
+def test_deblur_sampler_blurs_a_share_of_patches_in_linear_light(monkeypatch: pytest.MonkeyPatch) -> None:
+    from stream_restore.training import samplers
+
+    # A 1-px black/white checkerboard under a 9-tap box: averaged codes give 0.5, averaged light
+    # gives sRGB(0.5) = 0.735, so each patch's mean says in which space it was blurred.
+    yy, xx = torch.meshgrid(torch.arange(48), torch.arange(48), indexing="ij")
+    board = ((yy + xx) % 2).float().expand(3, 48, 48)
+    box = torch.nn.functional.pad(torch.full((1, 9), 1 / 9), (0, 0, 4, 4))
+    monkeypatch.setattr(samplers, "_random_kernel", lambda *args: box)
+
+    def in_light(share: float) -> set[bool]:
+        sampler = DeblurSampler([board], 16, 16, kernel_size=9, linear_light=share, max_noise=0.0)
+        means = sampler(_gen(5))[0].mean(dim=(1, 2, 3))
+        assert all(abs(float(m) - 0.5) < 0.03 or abs(float(m) - 0.735) < 0.03 for m in means)
+        return {bool(m > 0.6) for m in means}
+
+    assert in_light(0.0) == {False} and in_light(1.0) == {True}
+    assert in_light(0.5) == {False, True}
