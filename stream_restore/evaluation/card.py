@@ -13,6 +13,7 @@ import argparse
 import importlib
 import inspect
 import json
+import os
 import platform
 from pathlib import Path
 
@@ -84,10 +85,21 @@ def _run_stats(run_dir: Path) -> tuple[int, float]:
     return step, total + last_elapsed
 
 
+def _cpu_name() -> str:
+    """This machine's CPU model (Linux ``/proc/cpuinfo``), else what ``platform`` knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
 def _run_line(step: int, seconds: float, recipe_steps: int, kept: str = "") -> str:
     """The card's "Run:" line from the log; without a log, the card's ``kept`` line if it is for
     the recipe's step count, else a line that says the log did not survive (never "0 min")."""
-    machine = "on a shared 2-core AMD EPYC (Zen 3) CPU, no GPU,"
+    machine = f"on a shared {os.cpu_count()}-core {_cpu_name()} CPU, no GPU,"
     if step == 0 and kept.startswith(f"Run: {recipe_steps} steps"):
         return kept
     if step == 0:

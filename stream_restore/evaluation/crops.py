@@ -118,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("docs/images"), help="folder for the PNGs")
     parser.add_argument("--data-dir", type=Path, default=None, help="shared data (default ../shared/data)")
+    parser.add_argument("--only", nargs="+", metavar="PNG", help="write only these (e.g. deblur-gan.png)")
     args = parser.parse_args(argv)
     data = args.data_dir or default_data_dir()
     options = BackendOptions(device="cpu")
@@ -134,7 +135,12 @@ def main(argv: list[str] | None = None) -> int:
         ("deblur-gan.png", gopro_samples(data), ["identity", "deblur", "deblur-gan"], 0),
         ("vsr-x4.png", video, ["bicubic-x4", "sr-compact-x4", "vsr-x4"], -1),
     ]
+    unknown = set(args.only or ()) - {job[0] for job in jobs}
+    if unknown:
+        parser.error(f"no crops job writes {', '.join(sorted(unknown))}")
     for filename, samples, models, frame in jobs:
+        if args.only and filename not in args.only:
+            continue
         image, report = crop_grid(samples, models, options, frame)
         _save(args.out / filename, image)
         print(f"{args.out / filename}: columns {' | '.join(models)} | ground truth")
