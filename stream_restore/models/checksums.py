@@ -11,7 +11,7 @@ from .registry import WeightsSpec
 __all__ = ["SHA256", "weights_for"]
 
 SHA256: dict[str, str] = {
-    "deblur": "a2e97e7981988dab39ddc2cd4142ba021a462c6b10a6db841d9880c246dfabb7",
+    "deblur": "edd56ace661a50d0bdd34f37003a0999bbd82642dd993af8f60f165a0fdbcc43",
     "deblur-gan": "4795f326921e8d1dbbd22e56e64f189b638d1ba0723ecd73856a9d1cc3bee5b3",
     "sr-compact-x2": "89ed5928942a19c8cebd1e5dd5ef47fed975bdde9683107a1f3b5bffb0870e55",
     "sr-compact-x4": "4e15834094c2e9d720578394a3d3dc16a743bf5cb325ff7d37994bb83108f412",
@@ -19,7 +19,7 @@ SHA256: dict[str, str] = {
     "sr-fast-x3": "c550cdda485be9944943d2cf78efbe62299642fcfa11ea7e75181c7d85a7e360",
     "sr-fast-x4": "79d85fefc6e1d44691fe71816d741f0c7ffc66d600f19e9e21aed4399ecf5c92",
     "sr-gan-x4": "e826ba3f303a709b9b58e2e8241ce3002860ac15388ef5ab6b0ba57b01a4a522",
-    "vdeblur": "453397f103f983f0eb936d19da62d49aadb1ef4cc5e3d31c9d81b4df4bb2e2e1",
+    "vdeblur": "d864f8601ce1053c44974ab5d564c11aca06ffebd5e849ce2b5fda3474472ca3",
     "vsr-x2": "006c6438ea3530a1d48289f50119a86d15d421e4441b6aace30617e953773f04",
     "vsr-x4": "2467e11badd5c2ff78896416d64de0b55d7c1a9cbf5f0cc715a09e88906f921e",
 }

@@ -1,5 +1,7 @@
 """deblur-gan: the deblur U-Net fine-tuned with Charbonnier + 0.02 x non-saturating GAN loss from
-a spectral-norm U-Net discriminator (per-pixel logits), on the deblur recipe's synthetic blur."""
+a spectral-norm U-Net discriminator (per-pixel logits). Starts from the deblur weights of sessions
+1-2 (``checkpoints/deblur-srgb.safetensors``) and trains on that schedule's synthetic blur (25 px
+kernels on sRGB codes, 64 px patches)."""
 
 from __future__ import annotations
 
@@ -16,5 +18,5 @@ RECIPE = Recipe(
     warmup=20,
     gan_weight=0.02,
     d_lr=2e-4,
-    init_from="deblur",
+    init_weights="deblur-srgb.safetensors",
 )
