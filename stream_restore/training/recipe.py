@@ -75,6 +75,12 @@ class BlurModel:
     sub_range: tuple[int, int] | None = None
     max_speed: float | None = None
 
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.linear_light <= 1.0:
+            raise ConfigError(f"blur: linear_light is a share of the patches, not {self.linear_light}")
+        if self.kernel_size < 3 or self.kernel_size % 2 == 0:
+            raise ConfigError(f"blur: kernel_size must be odd and >= 3, not {self.kernel_size}")
+
 
 @dataclass(frozen=True)
 class Recipe:

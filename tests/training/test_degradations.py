@@ -179,3 +179,11 @@ def test_deblur_sampler_blurs_a_share_of_patches_in_linear_light(monkeypatch: py
 
     assert in_light(0.0) == {False} and in_light(1.0) == {True}
     assert in_light(0.5) == {False, True}
+
+
+@pytest.mark.parametrize("bad", [{"linear_light": 1.5}, {"linear_light": -0.1}, {"kernel_size": 30}])
+def test_blur_model_refuses_impossible_settings(bad: dict[str, float]) -> None:
+    from stream_restore.training.recipe import BlurModel
+
+    with pytest.raises(ConfigError, match="blur"):
+        BlurModel(**bad)  # type: ignore[arg-type]
