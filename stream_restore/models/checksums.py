@@ -12,7 +12,7 @@ __all__ = ["SHA256", "weights_for"]
 
 SHA256: dict[str, str] = {
     "deblur": "edd56ace661a50d0bdd34f37003a0999bbd82642dd993af8f60f165a0fdbcc43",
-    "deblur-gan": "4795f326921e8d1dbbd22e56e64f189b638d1ba0723ecd73856a9d1cc3bee5b3",
+    "deblur-gan": "8fc6831e1ee82f81678dbb6378f62eff7702e8eebd41c70bb511aef926c3e7c7",
     "sr-compact-x2": "89ed5928942a19c8cebd1e5dd5ef47fed975bdde9683107a1f3b5bffb0870e55",
     "sr-compact-x4": "4e15834094c2e9d720578394a3d3dc16a743bf5cb325ff7d37994bb83108f412",
     "sr-fast-x2": "0b9b3fb357c0272faee2f7cb51fa78053bc46434361a883da6c1aae6ef1352fa",
