@@ -38,6 +38,18 @@ def forced_gate(model: AlignedRecurrentSR, logit: float) -> Iterator[None]:
         model.gate.load_state_dict(saved)
 
 
+def three_ways(
+    model: AlignedRecurrentSR, window: torch.Tensor, state: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """One step from ``state``: (output as shipped, its next state, output gate shut, gate open)."""
+    y, next_state = model(window, state)
+    with forced_gate(model, -30.0):
+        shut, _ = model(window, state)
+    with forced_gate(model, 30.0):
+        opened, _ = model(window, state)
+    return y, next_state, shut, opened
+
+
 def _y(frame: torch.Tensor) -> torch.Tensor:
     return rgb_to_y((frame.clamp(0, 1) * 255.0).round())
 
@@ -63,12 +75,7 @@ def main() -> int:
             with torch.inference_mode():
                 for t in range(clip.shape[1]):
                     truth = shave(sample.target[t].double(), 4)
-                    y, next_state = model(windows[:, t], state)
-                    with forced_gate(model, -30.0):
-                        shut, _ = model(windows[:, t], state)
-                    with forced_gate(model, 30.0):
-                        opened, _ = model(windows[:, t], state)
-                    state = next_state
+                    y, state, shut, opened = three_ways(model, windows[:, t], state)
                     if t < 2:
                         continue
                     ref = rgb_to_y(truth)

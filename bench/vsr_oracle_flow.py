@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from torch import nn
-from vsr_feedback import forced_gate  # bench/ is on sys.path when this script runs
+from vsr_feedback import three_ways  # bench/ is on sys.path when this script runs
 
 from stream_restore.evaluation.datasets import default_data_dir
 from stream_restore.models import get_spec
@@ -78,12 +78,7 @@ def main() -> int:
                 with torch.inference_mode():
                     for t in range(clip.shape[1]):
                         oracle.exact = exact[:, t] if flow_kind == "exact" else None
-                        y, next_state = model(windows[:, t], state)
-                        with forced_gate(model, -30.0):
-                            shut, _ = model(windows[:, t], state)
-                        with forced_gate(model, 30.0):
-                            opened, _ = model(windows[:, t], state)
-                        state = next_state
+                        y, state, shut, opened = three_ways(model, windows[:, t], state)
                         if t < 2:
                             continue
                         target = truth[:, t]

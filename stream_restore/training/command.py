@@ -15,6 +15,7 @@ import torch
 
 from ..backends import check_device
 from ..errors import ConfigError
+from .loop import COMMITTED  # <recipe>/ckpt.pt kept in git for long schedules
 
 __all__ = ["add_arguments", "run"]
 
@@ -39,9 +40,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--export-only", action="store_true", help="export runs/<recipe>/ckpt.pt without training"
     )
-
-
-COMMITTED = Path(__file__).parent / "checkpoints"  # <recipe>/ckpt.pt kept in git for long schedules
 
 
 def _adopt_committed_checkpoint(model: str, out_dir: Path) -> None:

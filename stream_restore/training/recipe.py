@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -173,7 +173,6 @@ def make_sampler(recipe: Recipe, scale: int, data_root: Path) -> Sampler:
             compress=recipe.compress, real=real, real_fraction=recipe.real_fraction,
         )
     blur = recipe.blur or BlurModel()
-    sampler: DeblurSampler | VideoDeblurSampler
     if recipe.kind == "deblur":
         from .degradations import load_kernel_bank
         from .stills import levin_kernels
@@ -182,15 +181,15 @@ def make_sampler(recipe: Recipe, scale: int, data_root: Path) -> Sampler:
         bank = load_kernel_bank(kernel_dir / "kernels_12.mat", exclude=levin_kernels(data_root))
         # the crop must hold the patch plus the kernel's reach (valid convolution)
         images = training_images(data_root, recipe.patch + max(32, blur.kernel_size - 1))
-        sampler = DeblurSampler(
+        return DeblurSampler(
             images, recipe.patch, recipe.batch, bank, kernel_size=blur.kernel_size,
+            max_noise=DeblurSampler.max_noise if blur.max_noise is None else blur.max_noise,
             linear_light=blur.linear_light, shake_sizes=blur.shake_sizes, max_shot_noise=blur.max_shot_noise,
         )
-    else:
-        sampler = VideoDeblurSampler(
-            training_images(data_root, recipe.patch * 3), recipe.patch, recipe.batch, recipe.frames,
-            sub_range=blur.sub_range, linear_light=blur.linear_light, max_shot_noise=blur.max_shot_noise,
-        )
-    if blur.max_speed is not None and isinstance(sampler, VideoDeblurSampler):
-        sampler = replace(sampler, max_speed=blur.max_speed)
-    return sampler if blur.max_noise is None else replace(sampler, max_noise=blur.max_noise)
+    return VideoDeblurSampler(
+        training_images(data_root, recipe.patch * 3), recipe.patch, recipe.batch, recipe.frames,
+        max_speed=VideoDeblurSampler.max_speed if blur.max_speed is None else blur.max_speed,
+        sub_range=blur.sub_range, linear_light=blur.linear_light,
+        max_noise=VideoDeblurSampler.max_noise if blur.max_noise is None else blur.max_noise,
+        max_shot_noise=blur.max_shot_noise,
+    )
