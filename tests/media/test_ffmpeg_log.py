@@ -77,15 +77,21 @@ def test_a_failed_open_gives_ffmpegs_reason_and_logs_its_lines(tmp_path, caplog)
 
 
 def test_decoding_calls_no_python_log_callback(tmp_path, capfd, caplog):
-    """Outside an open FFmpeg prints nothing and calls no Python: corrupt frames are only counted."""
+    """Outside an open FFmpeg prints nothing and calls no Python: corrupt frames are only counted.
+
+    Whether a flipped byte lands where the decoder notices depends on the encoder's exact bitstream,
+    which differs between machines (CI once drew a seed that broke nothing), so several damaged
+    copies are read and at least one must have been noticed."""
     src = make_clip(tmp_path / "src.mkv", frames=24, width=320, height=240)
-    bad = corrupt_copy(src, tmp_path / "bad.mkv", seed=5)
-    with caplog.at_level(logging.DEBUG), VideoReader(io.BytesIO(bad.read_bytes())) as reader:
-        caplog.clear()  # what FFmpeg said while opening is in our log on purpose
-        for _ in reader:
-            pass
-    assert reader.corrupt_packets or reader.warnings
-    assert not [
-        r.getMessage() for r in caplog.records if r.name.startswith(("libav", "stream_restore.media.ffmpeg"))
-    ]
-    assert "error while decoding" not in capfd.readouterr().err
+    noticed = 0
+    for seed in range(4):
+        bad = corrupt_copy(src, tmp_path / f"bad{seed}.mkv", seed=seed, share=0.05)
+        with caplog.at_level(logging.DEBUG), VideoReader(io.BytesIO(bad.read_bytes())) as reader:
+            caplog.clear()  # what FFmpeg said while opening is in our log on purpose
+            for _ in reader:
+                pass
+        noticed += reader.corrupt_packets + len(reader.warnings)
+        ours = ("libav", "stream_restore.media.ffmpeg")
+        assert not [r.getMessage() for r in caplog.records if r.name.startswith(ours)]
+        assert "error while decoding" not in capfd.readouterr().err
+    assert noticed, "no damaged copy was noticed by the decoder: the test proved nothing"
