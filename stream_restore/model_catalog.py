@@ -62,8 +62,7 @@ SHIPPED: tuple[ModelRow, ...] = (
     ModelRow(name='sr-fast-x4', task='sr', scale=4, frames='0+1+0', recurrent=False, parameters=34292, gflop_per_mpixel=70.44, description='real-time x4 SR: 5-conv PReLU stack at LR + bicubic skip', added=False),
     ModelRow(name='sr-gan-x4', task='sr', scale=4, frames='0+1+0', recurrent=False, parameters=188400, gflop_per_mpixel=378.24, description='still-image x4 SR, sr-compact-x4 generator fine-tuned with a U-Net GAN loss', added=False),
     ModelRow(name='vdeblur', task='vdeblur', scale=1, frames='1+1+1', recurrent=True, parameters=863619, gflop_per_mpixel=109.18, description="causal recurrent video deblurring: deblur's U-Net + 1x1 fusion of neighbours and a 1/8-res state", added=False),
-    ModelRow(name='vsr-x2', task='vsr', scale=2, frames='1+1+1', recurrent=True, parameters=173916, gflop_per_mpixel=347.45, description='causal recurrent x2 video SR (sr-compact body + 1x1 temporal fusion of neighbours and state)', added=False),
-    ModelRow(name='vsr-x2-aligned', task='vsr', scale=2, frames='1+1+1', recurrent=True, parameters=210097, gflop_per_mpixel=362.57, description="EXPERIMENTAL, untrained: vsr-x4's flow-aligned cell at x2 (vsr-x2 until it is trained and beats it)", added=False),
+    ModelRow(name='vsr-x2', task='vsr', scale=2, frames='1+1+1', recurrent=True, parameters=210097, gflop_per_mpixel=362.57, description='causal recurrent x2 video SR (flow-aligned neighbours, warped state and fed-back output, sr-compact body)', added=False),
     ModelRow(name='vsr-x4', task='vsr', scale=4, frames='1+1+1', recurrent=True, parameters=227413, gflop_per_mpixel=398.93, description='causal recurrent x4 video SR (flow-aligned neighbours, warped state and fed-back output, sr-compact body)', added=False),
 )
 # END GENERATED

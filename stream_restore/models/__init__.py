@@ -12,7 +12,6 @@ from . import (  # noqa: F401  (register the shipped models)
     sr_compact,
     sr_fast,
     vdeblur,
-    vsr,
     vsr_aligned,
 )
 from .registry import ModelSpec, Task, WeightsSpec, build_model, get_spec, list_specs, register

@@ -1,4 +1,4 @@
-"""``vsr-x4`` (and the experimental ``vsr-x2-aligned``): flow-aligned causal recurrent video SR.
+"""``vsr-x2`` and ``vsr-x4``: flow-aligned causal recurrent video SR.
 
 Per step, for the window (t-1, t, t+1) and the state carried from t-1:
 
@@ -33,9 +33,12 @@ back, so tiles that start on that grid restore exactly what the whole frame does
 clamped, which bounds the receptive field); the state is kept at the padded size. State
 ``[N, hidden + 3*s*s + 1, H, W]`` lies in [-1, 1] (tanh features, clamped output, validity in
 {0..1}); stepping frame by frame equals :meth:`forward_clip`. Budget: at most 400 GFLOP per input
-megapixel per frame, counted by the registry (398.9 at x4). ``vsr-x4`` is trained (card:
-``cards/vsr-x4.md``); ``vsr-x2-aligned`` is not yet, and ``vsr-x2`` stays the unaligned cell of
-:mod:`.vsr` until it is.
+megapixel per frame, counted by the registry (398.9 at x4, 362.6 at x2); cards
+``cards/vsr-x4.md`` and ``cards/vsr-x2.md``.
+
+Until 2026-12-06 both names were an unaligned cell (sr-compact's body with the neighbours and a
+hidden state through a 1x1 conv, no flow): its temporal weights ended near zero and it stayed below
+the single-frame sr-compact models on held-out video (-0.25 dB at x4, -0.46 at x2).
 """
 
 from __future__ import annotations
@@ -156,9 +159,7 @@ def vsr_aligned(*, scale: int) -> AlignedRecurrentSR:
     return AlignedRecurrentSR(scale, _CHANNELS, _BLOCKS, hidden=_HIDDEN)
 
 
-def _register(
-    name: str, scale: int, description: str, card: str | None = None, warmup_frames: int | None = None
-) -> None:
+def _register(name: str, scale: int, description: str, *, card: str, warmup_frames: int) -> None:
     register(
         ModelSpec(
             name=name,
@@ -190,7 +191,11 @@ _register(
     warmup_frames=16,
 )
 _register(
-    "vsr-x2-aligned",
+    "vsr-x2",
     2,
-    "EXPERIMENTAL, untrained: vsr-x4's flow-aligned cell at x2 (vsr-x2 until it is trained and beats it)",
+    "causal recurrent x2 video SR (flow-aligned neighbours, warped state and fed-back output, "
+    "sr-compact body)",
+    card="vsr-x2.md",
+    # measured: plateau at W = 8 (89.1 dB min against the sequential run), doubled (docs/benchmarks.md)
+    warmup_frames=16,
 )

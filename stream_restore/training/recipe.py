@@ -20,7 +20,7 @@ __all__ = ["BlurModel", "Recipe", "Stage", "load_recipe", "make_sampler", "recip
 
 # (input, target) batches; "vsr-layers" adds the input's ground-truth optical flow as a third tensor
 Sampler = Callable[[torch.Generator], tuple[torch.Tensor, ...]]
-KINDS = ("sr", "vsr", "vsr-layers", "deblur", "vdeblur")
+KINDS = ("sr", "vsr-layers", "deblur", "vdeblur")
 OBJECTIVES = ("flow", "window", "recurrent")
 
 
@@ -95,7 +95,6 @@ class Recipe:
     min_lr: float = 1e-6
     warmup: int = 100
     frames: int = 1  # clip length for recurrent models (truncated BPTT over the clip)
-    supersample: int = 1  # video SR: render synthetic clips at this multiple of HR, then downscale
     compress: float = 0.0  # video SR: fraction of LR training clips H.264-coded at CRF 18-35
     freq_weight: float = 0.0
     gan_weight: float = 0.0  # > 0: adversarial fine-tuning with a U-Net SN discriminator
@@ -144,20 +143,11 @@ def load_recipe(model: str) -> Recipe:
 
 def make_sampler(recipe: Recipe, scale: int, data_root: Path) -> Sampler:
     """Preload the training images and build the batch sampler the recipe's kind needs."""
-    from .samplers import DeblurSampler, LayeredVideoSRSampler, SRSampler, VideoDeblurSampler, VideoSRSampler
+    from .samplers import DeblurSampler, LayeredVideoSRSampler, SRSampler, VideoDeblurSampler
 
     if recipe.kind == "sr":
         return SRSampler(
             training_images(data_root, (recipe.patch + 4) * scale), scale, recipe.patch, recipe.batch
-        )
-    if recipe.kind == "vsr":
-        # Room for the window plus camera travel: twice the window, or 64 px more when supersampling.
-        window = (recipe.patch + 4) * scale
-        min_side = 2 * window if recipe.supersample == 1 else window * recipe.supersample + 64
-        images = training_images(data_root, min_side)
-        return VideoSRSampler(
-            images, scale, recipe.patch, recipe.batch, recipe.frames, supersample=recipe.supersample,
-            compress=recipe.compress,
         )
     if recipe.kind == "vsr-layers":
         # camera travel plus a window that fits: the path chooser limits speed to what fits

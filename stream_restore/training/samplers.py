@@ -34,7 +34,6 @@ __all__ = [
     "LayeredVideoSRSampler",
     "SRSampler",
     "VideoDeblurSampler",
-    "VideoSRSampler",
     "augment",
 ]
 
@@ -92,61 +91,16 @@ class SRSampler:
 
 
 @dataclass
-class VideoSRSampler:
-    """Synthetic clips (smooth random camera paths over stills) downscaled with MATLAB bicubic."""
-
-    images: Sequence[torch.Tensor]
-    scale: int
-    patch: int
-    batch: int
-    frames: int
-    max_speed: float = 3.0  # HR pixels per frame
-    # Render at ``supersample`` x the HR size and downscale (antialiased): HR frames stay as sharp as
-    # real footage instead of carrying the bicubic interpolation blur of sub-pixel resampling.
-    supersample: int = 1
-    # Fraction of clips whose LR frames go through libx264 at a CRF drawn from ``crf_range``:
-    # streamed and archived sources are compressed, and a model trained only on clean bicubic LR
-    # sharpens the blocking and ringing (below bicubic at CRF 30, measured).
-    compress: float = 0.0
-    crf_range: tuple[int, int] = (18, 35)
-
-    def __post_init__(self) -> None:
-        if self.compress > 0 and (self.patch + 2 * _MARGIN) % 2:
-            raise ConfigError(
-                f"H.264 training clips need an even LR size; patch {self.patch} gives an odd one"
-            )
-
-    def __call__(self, gen: torch.Generator) -> Batch:
-        s, side = self.scale, (self.patch + 2 * _MARGIN) * self.scale
-        k = self.supersample
-        clips = []
-        for _ in range(self.batch):
-            image = self.images[_randint(gen, len(self.images))]
-            hw = (image.shape[-2], image.shape[-1])
-            path = random_path(gen, hw, side * k, self.frames, self.max_speed * s / 2 * k)
-            clip = render_clip(image, path, [float(t) for t in range(self.frames)], side * k)
-            if k > 1:
-                clip = imresize(clip, 1.0 / k)
-            clips.append(augment(clip, _randint(gen, 8)))
-        hr = quantize(torch.stack(clips))  # [N, L, 3, S, S]
-        lr = quantize(imresize(hr, 1.0 / s))
-        for i in range(lr.shape[0]):
-            if self.compress > 0 and uniform(gen, 0.0, 1.0) < self.compress:
-                low, high = self.crf_range
-                lr[i] = h264_roundtrip(lr[i], low + _randint(gen, high - low + 1))
-        m = _MARGIN
-        return lr[..., m:-m, m:-m], hr[..., m * s : -m * s, m * s : -m * s]
-
-
-@dataclass
 class LayeredVideoSRSampler:
     """Clips of moving foreground objects over a moving camera, with their exact LR optical flow.
 
     Returns ``(lr[N,L,3,p,p], hr[N,L,3,sp,sp], flow[N,L,2,p,p])``: ``flow[:, t]`` maps LR frame t
     into frame t-1 in LR pixels (zero for t = 0), the flow of the front-most layer at each pixel
     (see :mod:`.layered`), averaged over each LR pixel's footprint. ``max_speed`` is in LR pixels per
-    frame for the camera and for each object. Half of the LR clips (``compress``) go through libx264
-    as in :class:`VideoSRSampler`; the flow stays the one of the clean synthetic motion. A fraction
+    frame for the camera and for each object. A fraction ``compress`` of the LR clips go through
+    libx264 at a CRF drawn from ``crf_range``: streamed and archived sources are compressed, and a
+    model trained only on clean bicubic LR sharpens blocking and ringing (below bicubic at CRF 30,
+    measured); the ground truth and the flow stay those of the clean synthetic motion. A fraction
     ``real_fraction`` of the clips are crops of real footage (``real``, uint8 ``[T, 3, H, W]``,
     every frame or every other one): their flow is unknown and given as NaN.
     """

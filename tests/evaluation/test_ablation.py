@@ -11,7 +11,7 @@ from stream_restore.models import get_spec
 
 
 def test_ablation_sees_only_the_current_frame() -> None:
-    spec = get_spec("vsr-x2-aligned")
+    spec = get_spec("vsr-x2")
     torch.manual_seed(0)
     model = spec.build(pretrained=False)
     for p in model.parameters():  # a non-zero temporal path, so neighbours and state matter

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from stream_restore.jobs.plan import plan_segments, scene_check
@@ -44,8 +45,10 @@ def test_recurrent_segments_start_early_by_the_measured_warm_up(tmp_path: Path) 
     for segment in plan.segments[1:]:
         assert segment.warmup == w
         assert index.pts.index(segment.first_pts) - index.pts.index(segment.feed_pts) == w
-        assert segment.seek_pts is not None and segment.seek_pts <= segment.feed_pts
-        assert segment.seek_pts in index.keyframes
+        # the keyframe at or before the first fed frame; None: that is the first frame, read from the start
+        seek = index.pts[0] if segment.seek_pts is None else segment.seek_pts
+        assert seek in index.keyframes and seek <= segment.feed_pts
+        assert not [k for k in index.keyframes if seek < k <= segment.feed_pts]
 
 
 def test_a_scene_cut_keyframe_is_preferred_and_needs_no_warm_up(tmp_path: Path) -> None:
@@ -67,6 +70,7 @@ def test_a_scene_cut_keyframe_is_preferred_and_needs_no_warm_up(tmp_path: Path) 
 def test_warm_up_is_on_the_model_spec_measured_or_the_default_and_none_for_single_frame_models() -> None:
     from stream_restore.models.registry import DEFAULT_RECURRENT_WARMUP
 
-    assert get_spec("vsr-x2").segment_warmup == get_spec("vsr-x2").warmup_frames == 8
-    assert get_spec("vsr-x2-aligned").segment_warmup == DEFAULT_RECURRENT_WARMUP  # not measured (untrained)
+    assert get_spec("vsr-x2").segment_warmup == get_spec("vsr-x2").warmup_frames == 16
+    unmeasured = replace(get_spec("vsr-x2"), warmup_frames=None)  # e.g. an added recurrent ONNX file
+    assert unmeasured.segment_warmup == DEFAULT_RECURRENT_WARMUP
     assert get_spec("sr-compact-x2").segment_warmup == 0

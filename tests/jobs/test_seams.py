@@ -34,12 +34,12 @@ def test_segmented_recurrent_output_has_no_seam(tmp_path: Path, model: str) -> N
     segments = store.segments(only_job(state))
     store.close()
     starts = [s.plan for s in segments]
-    # frames 0-19, 20-42 (warm-up from 12), 43-62 (the cut: no warm-up), 63-79 (warm-up from 55)
+    # frames 0-19, 20-42 (warm-up from 4), 43-62 (the cut: no warm-up), 63-79 (warm-up from 47)
     assert [(p.frames, p.warmup, p.scene_cut) for p in starts] == [
         (20, 0, False),
-        (23, 8, False),
+        (23, 16, False),
         (20, 0, True),
-        (17, 8, False),
+        (17, 16, False),
     ]
     ours, theirs = frame_arrays(tmp_path / "out" / "cut.mkv"), frame_arrays(tmp_path / "sequential.mkv")
     scores = psnr(ours, theirs)

@@ -1,4 +1,4 @@
-"""The flow-aligned recurrent cell (vsr-x4, vsr-x2-aligned): warping, flow and the temporal path."""
+"""The flow-aligned recurrent cell (vsr-x4, vsr-x2): warping, flow and the temporal path."""
 
 from __future__ import annotations
 

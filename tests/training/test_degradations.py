@@ -10,7 +10,12 @@ import torch
 from stream_restore.errors import ConfigError
 from stream_restore.training import degradations as D
 from stream_restore.training.camera import CameraPath, random_path, render_clip
-from stream_restore.training.samplers import DeblurSampler, SRSampler, VideoDeblurSampler, VideoSRSampler
+from stream_restore.training.samplers import (
+    DeblurSampler,
+    LayeredVideoSRSampler,
+    SRSampler,
+    VideoDeblurSampler,
+)
 
 
 def _gen(seed: int) -> torch.Generator:
@@ -69,8 +74,8 @@ def test_static_camera_path_gives_still_frames() -> None:
     "make",
     [
         lambda im: SRSampler(im, 2, 12, 2),
-        lambda im: VideoSRSampler(im, 2, 8, 2, 3),
-        lambda im: VideoSRSampler(im, 2, 8, 2, 3, compress=1.0),
+        lambda im: LayeredVideoSRSampler(im, 2, 8, 2, 3),
+        lambda im: LayeredVideoSRSampler(im, 2, 8, 2, 3, compress=1.0),
         lambda im: DeblurSampler(im, 16, 2, kernel_size=9),
         lambda im: VideoDeblurSampler(im, 16, 1, 3, sub=3),
         lambda im: DeblurSampler(
@@ -82,22 +87,23 @@ def test_static_camera_path_gives_still_frames() -> None:
 )
 def test_samplers_deterministic_under_seed(make) -> None:  # type: ignore[no-untyped-def]
     sampler = make(_images())
-    x1, y1 = sampler(_gen(9))
-    x2, y2 = sampler(_gen(9))
-    x3, _ = sampler(_gen(10))
+    x1, y1, *_ = sampler(_gen(9))
+    x2, y2, *_ = sampler(_gen(9))
+    x3, *_ = sampler(_gen(10))
     assert torch.equal(x1, x2) and torch.equal(y1, y2) and not torch.equal(x1, x3)
     assert float(x1.min()) >= 0 and float(x1.max()) <= 1
 
 
 def test_vsr_sampler_compresses_the_lr_clip_only() -> None:
     images = _images()
-    clean_lr, clean_hr = VideoSRSampler(images, 2, 8, 2, 3)(_gen(4))
+    clean_lr, clean_hr, clean_flow = LayeredVideoSRSampler(images, 2, 8, 2, 3)(_gen(4))
 
-    def coded(crf: int) -> tuple[torch.Tensor, torch.Tensor]:
-        return VideoSRSampler(images, 2, 8, 2, 3, compress=1.0, crf_range=(crf, crf))(_gen(4))
+    def coded(crf: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        return LayeredVideoSRSampler(images, 2, 8, 2, 3, compress=1.0, crf_range=(crf, crf))(_gen(4))
 
-    (mild_lr, mild_hr), (harsh_lr, _) = coded(18), coded(40)
+    (mild_lr, mild_hr, mild_flow), (harsh_lr, _, _) = coded(18), coded(40)
     assert torch.equal(mild_hr, clean_hr)  # the ground truth is never coded
+    assert torch.equal(mild_flow, clean_flow)  # nor is the flow of the synthetic motion
     assert mild_lr.shape == clean_lr.shape
     # 4:2:0 and rounding alone change these noise-textured test clips; CRF 40 changes them more
     mild = float((mild_lr - clean_lr).abs().mean())
@@ -106,7 +112,7 @@ def test_vsr_sampler_compresses_the_lr_clip_only() -> None:
 
 def test_vsr_sampler_refuses_odd_lr_size_for_h264() -> None:
     with pytest.raises(ConfigError, match="even LR size"):
-        VideoSRSampler(_images(), 2, 9, 2, 3, compress=0.5)
+        LayeredVideoSRSampler(_images(), 2, 9, 2, 3, compress=0.5)
 
 
 def test_linear_light_roundtrip_and_averaging() -> None:

@@ -20,7 +20,7 @@ STAGES = (
     Stage("window", "window", steps=1, lr=1e-3, flow_lr=1e-4, flow_weight=0.1, warmup=1),
     Stage("recurrent", "recurrent", steps=1, lr=1e-3, flow_lr=1e-4, warmup=1),
 )
-RECIPE = Recipe(model="vsr-x2-aligned", kind="vsr-layers", steps=4, batch=1, patch=8, frames=3,
+RECIPE = Recipe(model="vsr-x2", kind="vsr-layers", steps=4, batch=1, patch=8, frames=3,
                 checkpoint_every=1, stages=STAGES)
 
 
@@ -70,7 +70,7 @@ def test_endpoint_error_ignores_clips_without_ground_truth() -> None:
     from stream_restore.models import get_spec
     from stream_restore.training.staged import endpoint_error
 
-    model = get_spec("vsr-x2-aligned").builder()  # untrained: zero flow everywhere
+    model = get_spec("vsr-x2").builder()  # untrained: zero flow everywhere
     clip = torch.rand(2, 3, 3, 8, 8)
     flow = torch.ones(2, 3, 2, 8, 8)
     flow[1] = float("nan")
@@ -98,7 +98,7 @@ def test_flow_weights_start_the_flow_estimator(tmp_path: Path) -> None:
 
     name = "vsr-x4-flow.safetensors"
     frozen = (Stage("window", "window", steps=1, lr=0.0, flow_lr=0.0, warmup=1),)
-    recipe = Recipe(model="vsr-x2-aligned", kind="vsr-layers", steps=1, batch=1, patch=8, frames=3,
+    recipe = Recipe(model="vsr-x2", kind="vsr-layers", steps=1, batch=1, patch=8, frames=3,
                     stages=frozen, flow_weights=name)
     model = train(recipe, _options(tmp_path / "a", 1), sampler=_sampler())
     expected = load_file(str(Path(staged.__file__).parent / "checkpoints" / name))
