@@ -16,14 +16,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import torch
-
 from ..backends import Backend, create_backend
 from ..errors import CancelledError, InputError, LimitExceededError, ModelNotFoundError, StreamRestoreError
 from ..media.codecs import container_for
 from ..models.registry import get_spec
 from ..pipeline import RestoreJob
-from ..pipeline.stages import Progress
+from ..pipeline.stages import Progress, set_intra_op_threads
 from .assembly import assemble_job
 from .options import job_from_json
 from .segment import SegmentResult, run_segment
@@ -91,7 +89,7 @@ class Engines:
     def engine(self, job: RestoreJob) -> Backend:
         key = (job.model, job.backend, repr(job.backend_options))
         if key not in self._engines:
-            torch.set_num_threads(self.threads)  # the same on every executor: the same floats
+            set_intra_op_threads(self.threads)  # the same on every executor: the same floats
             engine = create_backend(get_spec(job.model), job.backend, job.backend_options)
             engine.load()
             self._engines[key] = engine
@@ -106,7 +104,7 @@ class Engines:
     ) -> SegmentResult:
         job = self.job(task.options)
         engine = self.engine(job)
-        torch.set_num_threads(self.threads)
+        set_intra_op_threads(self.threads)
         return run_segment(
             Path(task.input),
             Path(task.output),

@@ -33,7 +33,15 @@ from ..errors import CancelledError
 from ..frames import Frame, StreamInfo
 from .session import StreamSession
 
-__all__ = ["Discontinuity", "FrameSink", "FrameSource", "Progress", "RunStats", "run_pipeline"]
+__all__ = [
+    "Discontinuity",
+    "FrameSink",
+    "FrameSource",
+    "Progress",
+    "RunStats",
+    "run_pipeline",
+    "set_intra_op_threads",
+]
 
 _POLL = 0.1  # seconds between checks of the stop flag while blocked on a queue
 
@@ -152,6 +160,21 @@ class _Pipe:
                 continue
 
 
+def set_intra_op_threads(count: int) -> None:
+    """Set torch's intra-op thread count for the calling thread, for good.
+
+    PyTorch gives each thread its process-wide count lazily, at the thread's first parallel op
+    (``at::internal::lazy_init_num_threads``), and ``set_num_threads`` also changes that
+    process-wide count: so a thread that set its count before its first op took whatever count
+    another thread set last. The inference stage ran on 1 thread instead of all cores whenever
+    the encode stage set its 1 first, and its floats, and so its output, changed with that race
+    (tests/jobs/test_seams.py caught a segment differing from the same frames restored in one
+    run). Reading the count first makes that lazy initialisation happen now.
+    """
+    torch.get_num_threads()
+    torch.set_num_threads(count)
+
+
 @contextlib.contextmanager
 def intra_op_threads(count: int | None) -> Iterator[None]:
     """Set torch's intra-op thread count for the calling thread only, restoring it afterwards."""
@@ -159,11 +182,11 @@ def intra_op_threads(count: int | None) -> Iterator[None]:
         yield
         return
     previous = torch.get_num_threads()
-    torch.set_num_threads(count)
+    set_intra_op_threads(count)
     try:
         yield
     finally:
-        torch.set_num_threads(previous)
+        set_intra_op_threads(previous)
 
 
 def run_pipeline(
@@ -241,7 +264,7 @@ class _Run:
         """``stage`` with ``threads`` intra-op threads; False when it stopped or failed (recorded)."""
 
         def run() -> bool:
-            torch.set_num_threads(threads)
+            set_intra_op_threads(threads)
             try:
                 return stage()
             except _Stopped:
