@@ -10,15 +10,26 @@ with an adversarial loss (training/recipes/deblur_gan.py).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from .checksums import weights_for
-from .layers import ResBlock, conv3x3, pad_to_multiple, zero_init
+from .layers import NAFBlock, ResBlock, conv3x3, pad_to_multiple, zero_init
 from .registry import ModelSpec, Task, register
 
-__all__ = ["DeblurUNet", "UNetCore"]
+__all__ = ["BLOCKS", "DeblurUNet", "UNetCore"]
+
+
+def _nafs(count: int) -> Callable[[int], nn.Module]:
+    return lambda c: nn.Sequential(*[NAFBlock(c) for _ in range(count)])
+
+
+# What fills each block slot of the U-Net: "res" (the shipped models) or NAFNet-style blocks, as
+# many per slot as keep the cost at the ResBlock U-Net's (bench/deblur_blocks.py compares them).
+BLOCKS: dict[str, Callable[[int], nn.Module]] = {"res": ResBlock, "naf": _nafs(3)}
 
 
 class _Down(nn.Module):
@@ -49,25 +60,28 @@ class UNetCore(nn.Module):
     single-frame network, so a recurrent model can start from shipped ``deblur`` weights.
     """
 
-    def __init__(self, in_ch: int, c: int = 16, extra: int = 0, blocks: int = 2, side: int = 0) -> None:
+    def __init__(
+        self, in_ch: int, c: int = 16, extra: int = 0, blocks: int = 2, side: int = 0, block: str = "res"
+    ) -> None:
         super().__init__()
+        make = BLOCKS[block]
         self.entry = conv3x3(in_ch, c)
         self.side = zero_init(nn.Conv2d(side, c, 1)) if side else None
-        self.enc1 = ResBlock(c)
+        self.enc1 = make(c)
         self.down1 = _Down(c, 2 * c)
-        self.enc2 = ResBlock(2 * c)
+        self.enc2 = make(2 * c)
         self.down2 = _Down(2 * c, 4 * c)
-        self.enc3 = ResBlock(4 * c)
+        self.enc3 = make(4 * c)
         self.down3 = _Down(4 * c, 4 * c)
         self.state_in = zero_init(nn.Conv2d(extra, 4 * c, 1)) if extra else None
         self.merge = conv3x3(4 * c, 4 * c)
-        self.mid = nn.Sequential(*[ResBlock(4 * c) for _ in range(blocks)])
+        self.mid = nn.Sequential(*[make(4 * c) for _ in range(blocks)])
         self.up3 = _Up(4 * c, 4 * c)
-        self.dec3 = ResBlock(4 * c)
+        self.dec3 = make(4 * c)
         self.up2 = _Up(4 * c, 2 * c)
-        self.dec2 = ResBlock(2 * c)
+        self.dec2 = make(2 * c)
         self.up1 = _Up(2 * c, c)
-        self.dec1 = ResBlock(c)
+        self.dec1 = make(c)
 
     def forward(
         self, x: torch.Tensor, extra: torch.Tensor | None = None, side: torch.Tensor | None = None
@@ -91,9 +105,9 @@ class UNetCore(nn.Module):
 class DeblurUNet(nn.Module):
     """Single-image deblurring: ``x[N,3,H,W] -> x + residual`` (same size, any H and W)."""
 
-    def __init__(self, channels: int = 16, blocks: int = 2) -> None:
+    def __init__(self, channels: int = 16, blocks: int = 2, block: str = "res") -> None:
         super().__init__()
-        self.core = UNetCore(3, channels, blocks=blocks)
+        self.core = UNetCore(3, channels, blocks=blocks, block=block)
         self.head = conv3x3(channels, 3)
         with torch.no_grad():  # small, not zero: a zero head starves the U-Net of gradient
             self.head.weight.mul_(0.1)
