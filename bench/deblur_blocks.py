@@ -24,14 +24,14 @@ from stream_restore.backends import BackendOptions, create_backend
 from stream_restore.evaluation.datasets import load_dataset
 from stream_restore.evaluation.runner import evaluate
 from stream_restore.models.deblur_unet import BLOCKS, DeblurUNet
-from stream_restore.models.registry import get_spec, list_specs, register
+from stream_restore.models.registry import ModelSpec, get_spec, list_specs, register
 from stream_restore.training.loop import TrainOptions, train
 from stream_restore.training.recipes.deblur import RECIPE as DEBLUR
 
 DATASETS = ("Levin09", "GoPro")
 
 
-def _spec(block: str):  # type: ignore[no-untyped-def]
+def _spec(block: str) -> ModelSpec:
     """deblur's spec with this block in the U-Net, untrained (registered for this process only)."""
     name = f"deblur-{block}-ab"
     if name not in {s.name for s in list_specs()}:
@@ -39,6 +39,22 @@ def _spec(block: str):  # type: ignore[no-untyped-def]
                                      builder=functools.partial(DeblurUNet, 16, 2, block),
                                      description=f"deblur U-Net with {block} blocks (bench only)"))
     return get_spec(name)
+
+
+def _run(block: str, args: argparse.Namespace) -> tuple[str, float, int, float, dict[str, float]]:
+    """Train one variant afresh and score it: (block, GFLOP/MP, parameters, s/step, PSNR-Y by dataset)."""
+    spec = _spec(block)
+    recipe = dataclasses.replace(DEBLUR, model=spec.name, init_weights=None, steps=args.steps,
+                                 patch=args.patch, batch=args.batch, lr=args.lr, warmup=50)
+    out = args.runs / block
+    (out / "log.jsonl").unlink(missing_ok=True)  # a fresh run each time: the timing is this one's
+    model = train(recipe, TrainOptions(out_dir=out, data_root=args.data, device=torch.device("cpu")))
+    last = json.loads((out / "log.jsonl").read_text().splitlines()[-1])
+    trained = dataclasses.replace(spec, builder=lambda: model)
+    with create_backend(trained, "torch", BackendOptions()) as backend:
+        scores = {d: evaluate(backend, d, load_dataset(d, 1, args.data)).psnr_y for d in DATASETS}
+    print(f"{block}: done, {scores}", flush=True)
+    return block, spec.gflop_per_megapixel(), spec.parameter_count(), last["elapsed_s"] / last["step"], scores
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,25 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=Path, default=Path("runs/deblur-blocks"))
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    rows = []
-    for block in args.blocks:
-        spec = _spec(block)
-        recipe = dataclasses.replace(DEBLUR, model=spec.name, init_weights=None, steps=args.steps,
-                                     patch=args.patch, batch=args.batch, lr=args.lr, warmup=50)
-        out = args.runs / block
-        (out / "log.jsonl").unlink(missing_ok=True)  # a fresh run each time: the timing is this one's
-        options = TrainOptions(out_dir=out, data_root=args.data, device=torch.device("cpu"))
-        model = train(recipe, options)
-        last = json.loads((out / "log.jsonl").read_text().splitlines()[-1])
-        seconds = last["elapsed_s"] / last["step"]
-        trained = dataclasses.replace(spec, builder=lambda m=model: m)
-        scores = {}
-        with create_backend(trained, "torch", BackendOptions()) as backend:
-            for dataset in DATASETS:
-                scores[dataset] = evaluate(backend, dataset, load_dataset(dataset, 1, args.data)).psnr_y
-        params = sum(p.numel() for p in model.parameters())
-        rows.append((block, spec.gflop_per_megapixel(), params, seconds, scores))
-        print(f"{block}: done, {scores}", flush=True)
+    rows = [_run(block, args) for block in args.blocks]
     print(f"\n{args.steps} steps from scratch, {args.patch} px, batch {args.batch}, lr {args.lr}, "
           f"{args.threads} threads; Y PSNR dB")
     print(f"{'block':6} {'GFLOP/MP':>9} {'params':>9} {'s/step':>7} " + " ".join(f"{d:>8}" for d in DATASETS))
