@@ -18,7 +18,8 @@ import sys
 
 def main() -> int:
     session, test_command = sys.argv[1], sys.argv[2]
-    dump = subprocess.run([".venv/bin/cosmic-ray", "dump", session], capture_output=True, text=True, check=True)
+    cosmic_ray = ".venv/bin/cosmic-ray"
+    dump = subprocess.run([cosmic_ray, "dump", session], capture_output=True, text=True, check=True)
     killed = survived = 0
     for line in dump.stdout.splitlines():
         job, result = json.loads(line)
@@ -26,7 +27,8 @@ def main() -> int:
             continue
         mutation = job["mutations"][0]
         path = mutation["module_path"]
-        apply = [".venv/bin/cosmic-ray", "apply", path, mutation["operator_name"], str(mutation["occurrence"])]
+        operator, occurrence = mutation["operator_name"], mutation["occurrence"]
+        apply = [cosmic_ray, "apply", path, operator, str(occurrence)]
         subprocess.run(apply, check=True, capture_output=True)
         try:
             run = subprocess.run(test_command, shell=True, capture_output=True, text=True, timeout=300)
@@ -35,7 +37,7 @@ def main() -> int:
         outcome = "killed" if run.returncode != 0 else "survived"
         killed += outcome == "killed"
         survived += outcome == "survived"
-        print(f"{outcome:8} {path}:{mutation['start_pos'][0]} {mutation['operator_name']} #{mutation['occurrence']}")
+        print(f"{outcome:8} {path}:{mutation['start_pos'][0]} {operator} #{occurrence}")
     print(f"re-tested {killed + survived}: killed {killed}, still surviving {survived}")
     return 0
 
