@@ -21,7 +21,7 @@ SHA256: dict[str, str] = {
     "sr-gan-x4": "e826ba3f303a709b9b58e2e8241ce3002860ac15388ef5ab6b0ba57b01a4a522",
     "vdeblur": "d864f8601ce1053c44974ab5d564c11aca06ffebd5e849ce2b5fda3474472ca3",
     "vsr-x2": "7355c92d04ee0acd5da96bbd6e46ef8765e7fb3e0f082affb3032968d829d91c",
-    "vsr-x4": "2467e11badd5c2ff78896416d64de0b55d7c1a9cbf5f0cc715a09e88906f921e",
+    "vsr-x4": "af330dcbdd040bb7b76a5339ffe60f6e11cec1e8884678042065ff200219a993",
 }
 
 
