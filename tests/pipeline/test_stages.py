@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 import torch
 
 from stream_restore.pipeline.stages import set_intra_op_threads
 
 
-def _count_in_a_thread_after_another_sets_one(set_count) -> int:  # type: ignore[no-untyped-def]
+def _count_in_a_thread_after_another_sets_one(set_count: Callable[[int], None]) -> int:
     """A thread sets 2, then the caller sets 1 (as the encode stage does), then the thread works."""
     seen: dict[str, int] = {}
     ready, go = threading.Event(), threading.Event()
